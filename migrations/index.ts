@@ -1,0 +1,12 @@
+// The ordered list of migrations. knex reads them from here (not by scanning
+// a folder), so the compiled build and the sources can never disagree.
+import type { Knex } from 'knex';
+import * as foundation from './20261203_0001_foundation.js';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Migration[] = [foundation];

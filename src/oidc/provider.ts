@@ -1,0 +1,128 @@
+// Owns the oidc-provider configuration of one tenant: issuer, adapter, keys,
+// cookies, features, claims, TTLs and the consent policy for first-party clients.
+import Provider, { type Configuration, type KoaContextWithOIDC, errors } from 'oidc-provider';
+import type { UserStore } from '../accounts/users.js';
+import type { Clock } from '../clock.js';
+import { createAdapterClass, type ClientSource } from '../db/adapter.js';
+import type { Db } from '../db/knex.js';
+import type { Logger } from '../log.js';
+import type { Tenant } from '../tenants/index.js';
+
+export const ACR_EMAIL_OTP = 'urn:otp-idp:acr:email-otp';
+export const ACR_MFA = 'urn:otp-idp:acr:mfa';
+
+/** Pages the provider itself renders; supplied by the interaction layer. */
+export interface ProviderViews {
+  error(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, tenant: Tenant): string;
+  logout(ctx: KoaContextWithOIDC, form: string, tenant: Tenant): string;
+  loggedOut(ctx: KoaContextWithOIDC, tenant: Tenant): string;
+}
+
+export interface ProviderDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  users: UserStore;
+  clients: ClientSource;
+  jwks: object[];
+  cookieKeys: string[];
+  views: ProviderViews;
+}
+
+export function createTenantProvider(tenant: Tenant, issuer: string, deps: ProviderDeps): Provider {
+  const { users, views } = deps;
+  const mountPath = `/${tenant.slug}`;
+  const refreshTtl = 14 * 86400;
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass(deps.db, tenant.slug, deps.clients, deps.clock),
+    jwks: { keys: deps.jwks as never },
+    cookies: {
+      keys: deps.cookieKeys,
+      names: { session: '_session', interaction: '_interaction', resume: '_interaction_resume' },
+      long: { path: mountPath, httpOnly: true, sameSite: 'lax' },
+      short: { path: mountPath, httpOnly: true, sameSite: 'lax' },
+    },
+    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = views.logout(ctx, form, tenant);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = views.loggedOut(ctx, tenant);
+        },
+      },
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    acrValues: [ACR_EMAIL_OTP, ACR_MFA],
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    extraClientMetadata: { properties: ['first_party'] },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      ClientCredentials: 3600,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: tenant.session.absoluteTimeoutSeconds,
+      RefreshToken: refreshTtl,
+      Grant: Math.max(refreshTtl, tenant.session.absoluteTimeoutSeconds),
+    },
+    findAccount: async (_ctx, sub) => {
+      const user = await users.findById(tenant.slug, sub);
+      if (!user || user.status !== 'active') return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: true,
+          ...(user.name ? { name: user.name } : {}),
+        }),
+      };
+    },
+    loadExistingGrant: async (ctx) => {
+      const { oidc } = ctx;
+      const client = oidc.client!;
+      const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(client.clientId);
+      const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      if (!client.first_party) return existing;
+      // First-party portals and apps are the tenant's own: no consent screen.
+      const grant = existing ?? new oidc.provider.Grant({ clientId: client.clientId, accountId: oidc.session!.accountId! });
+      grant.addOIDCScope([...oidc.requestParamOIDCScopes].join(' '));
+      const claims = oidc.requestParamClaims;
+      if (claims?.size) grant.addOIDCClaims([...claims]);
+      await grant.save();
+      return grant;
+    },
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    renderError: async (ctx, out, error) => {
+      if (!(error instanceof errors.OIDCProviderError) || error.statusCode >= 500) {
+        deps.log.error({ err: error, tenant: tenant.slug }, 'oidc error page');
+      }
+      ctx.type = 'html';
+      ctx.body = views.error(ctx, out, tenant);
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.on('server_error', (_ctx, err) => deps.log.error({ err, tenant: tenant.slug }, 'oidc server error'));
+  return provider;
+}

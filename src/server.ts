@@ -1,0 +1,194 @@
+// Builds the Koa app: request ids and logs, security headers, health and
+// metrics, static assets, the dev mailbox and demo portal (development only),
+// and per tenant the interaction routes and the mounted oidc-provider.
+import { randomUUID } from 'node:crypto';
+import Koa, { type Context, type Next } from 'koa';
+import helmet from 'koa-helmet';
+import mount from 'koa-mount';
+import client from 'prom-client';
+import { migrationsCurrent } from './db/migrate.js';
+import { ping } from './db/knex.js';
+import type { Services } from './services.js';
+import { serveFile, tenantThemeCss, sharedAssetsDir } from '../interactions/assets.js';
+import { createInteractionRouter } from '../interactions/router.js';
+import { createDevRoutes } from '../interactions/dev.js';
+import { pageContext, sendPage } from '../interactions/render.js';
+import { notFoundPage, errorPage } from '../interactions/views/pages.js';
+
+export interface AppState {
+  requestId: string;
+}
+
+function metrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requests = new client.Counter({
+    name: 'otp_idp_http_requests_total',
+    help: 'HTTP requests by route group and status class',
+    labelNames: ['group', 'status'],
+    registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'otp_idp_http_request_duration_seconds',
+    help: 'HTTP request duration by route group',
+    labelNames: ['group'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, requests, duration };
+}
+
+function routeGroup(path: string): string {
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1);
+  if (path.startsWith('/assets/') || /^\/[^/]+\/assets\//.test(path)) return 'assets';
+  if (/^\/[^/]+\/interaction\//.test(path)) return 'interaction';
+  const m = /^\/[^/]+\/(token|auth|me|jwks|token\/introspection|token\/revocation|session\/end|\.well-known\/openid-configuration)/.exec(path);
+  if (m) return `oidc:${m[1]}`;
+  return 'other';
+}
+
+export function createApp(services: Services): Koa {
+  const { config, log, tenants, providers, db } = services;
+  const app = new Koa();
+  app.proxy = config.trustProxy;
+  app.keys = undefined as never;
+  const m = metrics();
+  services.metrics = m.registry;
+
+  // Request id, access log, metrics and the last-resort error boundary.
+  app.use(async (ctx: Context, next: Next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = /^[\w-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    const group = routeGroup(ctx.path);
+    try {
+      await next();
+    } catch (err) {
+      log.error({ err, requestId, path: ctx.path }, 'unhandled error');
+      ctx.status = 500;
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { error: 'server_error', error_description: 'internal error', request_id: requestId };
+      } else {
+        const page = pageContext(ctx, undefined);
+        ctx.type = 'html';
+        ctx.body = errorPage(page, { error: `request ${requestId}` });
+      }
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      m.requests.inc({ group, status: `${Math.floor(ctx.status / 100)}xx` });
+      m.duration.observe({ group }, seconds);
+      if (group !== 'healthz' && group !== 'metrics' && group !== 'assets') {
+        log.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+      }
+    }
+  });
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          formAction: ["'self'", 'https:', 'http:', '*:'],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+        },
+      },
+      strictTransportSecurity: config.publicUrl.protocol === 'https:' ? { maxAge: 31536000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+
+  app.use(async (ctx, next) => {
+    switch (ctx.path) {
+      case '/healthz':
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { status: 'ok' };
+        return;
+      case '/readyz': {
+        ctx.set('Cache-Control', 'no-store');
+        try {
+          await ping(db);
+          if (!(await migrationsCurrent(db))) {
+            ctx.status = 503;
+            ctx.body = { status: 'unavailable', reason: 'migrations pending' };
+            return;
+          }
+          ctx.body = { status: 'ready' };
+        } catch {
+          ctx.status = 503;
+          ctx.body = { status: 'unavailable', reason: 'database unreachable' };
+        }
+        return;
+      }
+      case '/metrics':
+        ctx.type = m.registry.contentType;
+        ctx.body = await m.registry.metrics();
+        return;
+      default:
+        return next();
+    }
+  });
+
+  // Shared assets: /assets/<file>
+  app.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/assets/') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    if (!(await serveFile(ctx, sharedAssetsDir, ctx.path.slice('/assets/'.length), 3600))) return next();
+  });
+
+  if (!config.production) {
+    const dev = createDevRoutes(services);
+    app.use(dev.routes());
+  }
+
+  const interactions = createInteractionRouter(services);
+  const mounted = new Map<object, Koa.Middleware>();
+
+  // Per tenant: /<slug>/assets, /<slug>/interaction/..., then the provider.
+  app.use(async (ctx, next) => {
+    const match = /^\/([a-z0-9][a-z0-9-]{0,39})(\/.*)?$/.exec(ctx.path);
+    const tenant = match ? tenants.get(match[1]!) : undefined;
+    if (!tenant) return next();
+    const rest = match![2] ?? '/';
+    ctx.state.tenant = tenant;
+    if (rest.startsWith('/assets/') && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      const file = rest.slice('/assets/'.length);
+      if (file === 'theme.css') {
+        ctx.type = 'text/css';
+        ctx.set('Cache-Control', 'public, max-age=300');
+        ctx.body = tenantThemeCss(tenant);
+        return;
+      }
+      if (await serveFile(ctx, tenant.dir, file, 3600, true)) return;
+      return next();
+    }
+    if (rest.startsWith('/interaction/')) {
+      return interactions(ctx, next);
+    }
+    const provider = await providers.get(tenant);
+    let middleware = mounted.get(provider);
+    if (!middleware) {
+      middleware = mount(`/${tenant.slug}`, provider as unknown as Koa);
+      mounted.set(provider, middleware);
+    }
+    return middleware(ctx, next);
+  });
+
+  app.use(async (ctx) => {
+    ctx.status = 404;
+    if (ctx.accepts('html', 'json') === 'json') {
+      ctx.body = { error: 'not_found' };
+      return;
+    }
+    sendPage(ctx, 404, notFoundPage(pageContext(ctx, ctx.state.tenant)));
+  });
+
+  return app;
+}
