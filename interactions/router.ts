@@ -1,14 +1,250 @@
-// The interaction routes of every tenant: /<slug>/interaction/:uid/...
-// The sign-in steps arrive with the email-code issue; until then a clear page.
+// The interaction routes of every tenant, /<slug>/interaction/:uid/…, one thin
+// handler per step. GET asks oidc-provider which prompt is pending and renders
+// the step the sign-in has reached; each POST does one thing and redirects
+// (or re-renders with a message). The rules live in src/auth.
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
+import { normalizeEmail } from '../src/accounts/users.js';
+import type { SignInState } from '../src/auth/sign-in-state.js';
+import { ACR_EMAIL_OTP } from '../src/oidc/provider.js';
 import type { Services } from '../src/services.js';
-import { html } from './html.js';
+import type { Tenant } from '../src/tenants/index.js';
+import { fromAddress, renderCodeEmail } from './emails.js';
 import { pageContext, sendPage } from './render.js';
-import { layout } from './views/layout.js';
+import { errorPage, expiredPage } from './views/pages.js';
+import { codePage, consentPage, emailPage, sendPage as sendCodePage, signedInPage, type FormContext, type Notice } from './views/steps.js';
 
-export function createInteractionRouter(_services: Services) {
-  return async (ctx: Context, _next: Next) => {
-    const page = pageContext(ctx, ctx.state.tenant);
-    sendPage(ctx, 503, layout(page, 'Sign-in not yet available', html`<h1>Sign-in is not yet available</h1><p>This identity provider does not offer interactive sign-in yet.</p>`));
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+interface StepContext {
+  ctx: Context;
+  tenant: Tenant;
+  provider: Provider;
+  details: Details;
+  form: FormContext;
+  state: SignInState | undefined;
+}
+
+class CsrfError extends Error {}
+
+export function createInteractionRouter(services: Services) {
+  const { providers, otp, signIns, outbox, users, secrets, config, log } = services;
+  const router = new Router({ prefix: '/:slug/interaction/:uid' });
+  const body = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  const csrfFor = (tenant: Tenant, uid: string) => secrets.hmac('csrf', `${tenant.slug}:${uid}`);
+  const field = (ctx: Context, name: string): string => {
+    const v = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+    return typeof v === 'string' ? v : '';
   };
+
+  /** Loads the interaction, the page context and the sign-in state; checks CSRF on POST. */
+  async function step(ctx: Context): Promise<StepContext> {
+    const tenant = ctx.state.tenant as Tenant;
+    const provider = await providers.get(tenant);
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    const page = pageContext(ctx, tenant, details.params.ui_locales as string | undefined);
+    const csrf = csrfFor(tenant, details.uid);
+    if (ctx.method === 'POST' && !secrets.equal(field(ctx, 'csrf'), csrf)) throw new CsrfError();
+    const base = `/${tenant.slug}/interaction/${details.uid}`;
+    const form: FormContext = { ...page, csrf, action: (s) => (s ? `${base}/${s}` : base) };
+    return { ctx, tenant, provider, details, form, state: await signIns.get(tenant.slug, details.uid) };
+  }
+
+  const redirect = (ctx: Context, url: string) => {
+    ctx.status = 303;
+    ctx.redirect(url);
+  };
+
+  async function finish(s: StepContext, result: InteractionResults) {
+    const url = await s.provider.interactionResult(s.ctx.req, s.ctx.res, result, { mergeWithLastSubmission: false });
+    redirect(s.ctx, url);
+  }
+
+  async function renderCurrent(s: StepContext, notices: { error?: Notice; info?: Notice } = {}, status = 200) {
+    const { ctx, tenant, details, form, state } = s;
+    const { t } = form;
+    if (details.prompt.name === 'consent') {
+      const client = await s.provider.Client.find(details.params.client_id as string);
+      const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+      return sendPage(ctx, status, consentPage(form, { clientName: client?.clientName ?? String(details.params.client_id), scopes }));
+    }
+    if (state?.verifiedUserId && state.email) return sendPage(ctx, status, signedInPage(form, { email: state.email }));
+    const change = ctx.query.change === '1';
+    if (!change && state?.email && state.challengeId) {
+      const challenge = await otp.current(tenant.slug, details.uid);
+      if (challenge?.id === state.challengeId) {
+        const cooldownSeconds = await otp.cooldownLeft(tenant.slug, state.emailNormalized!);
+        let info = notices.info;
+        if (!info && ctx.query.m === 'sent') info = { kind: 'info', text: t('msg.codeSent') };
+        let error = notices.error;
+        if (!error && ctx.query.m === 'cooldown') error = { kind: 'error', text: t('msg.cooldown', { seconds: cooldownSeconds || 1 }) };
+        if (!error && ctx.query.m === 'limited') error = { kind: 'error', text: t('msg.tooManyCodes', { minutes: Number(ctx.query.min) || 60 }) };
+        return sendPage(
+          ctx,
+          status,
+          codePage(form, {
+            email: state.email,
+            length: tenant.otp.length,
+            minutes: Math.round(tenant.otp.ttlSeconds / 60),
+            cooldownSeconds,
+            ...(error ? { error } : {}),
+            ...(info ? { info } : {}),
+          }),
+        );
+      }
+    }
+    if (!change && state?.email) {
+      let error = notices.error;
+      if (!error && ctx.query.m === 'cooldown') {
+        error = { kind: 'error', text: t('msg.cooldown', { seconds: (await otp.cooldownLeft(tenant.slug, state.emailNormalized!)) || 1 }) };
+      }
+      return sendPage(ctx, status, sendCodePage(form, { email: state.email, ...(error ? { error } : {}) }));
+    }
+    const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
+    return sendPage(ctx, status, emailPage(form, { email: state?.email ?? hint ?? '', ...notices }));
+  }
+
+  // One error boundary: expired interactions and stale forms become friendly pages.
+  router.use(async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const tenant = ctx.state.tenant as Tenant;
+      if (err instanceof CsrfError) {
+        const page = pageContext(ctx, tenant);
+        return sendPage(ctx, 403, errorPage(page, { description: page.t('msg.csrf'), backUrl: `/${tenant.slug}/interaction/${ctx.params.uid}` }));
+      }
+      if (err instanceof errors.SessionNotFound || err instanceof errors.InvalidRequest) {
+        const state = await signIns.get(tenant.slug, String(ctx.params.uid)).catch(() => undefined);
+        const back = state?.clientId ? await portalHome(tenant, state.clientId) : undefined;
+        return sendPage(ctx, 410, expiredPage(pageContext(ctx, tenant), back ?? {}));
+      }
+      throw err;
+    }
+  });
+
+  async function portalHome(tenant: Tenant, clientId: string): Promise<{ backUrl: string; clientName: string } | undefined> {
+    const client = await services.clients.show(tenant.slug, clientId);
+    const uri = client?.postLogoutRedirectUris[0] ?? client?.redirectUris.find((u) => u.startsWith('https://'));
+    if (!client || !uri) return undefined;
+    return { backUrl: uri.startsWith('https://') ? new URL(uri).origin + '/' : uri, clientName: client.name };
+  }
+
+  router.get('/', async (ctx) => renderCurrent(await step(ctx)));
+
+  // Step 1: the email address.
+  router.post('/email', body, async (ctx) => {
+    const s = await step(ctx);
+    if (s.details.prompt.name !== 'login') return redirect(ctx, s.form.action(''));
+    const input = field(ctx, 'email').trim();
+    const email = normalizeEmail(input);
+    if (!email) {
+      return sendPage(ctx, 400, emailPage(s.form, { email: input, error: { kind: 'error', text: s.form.t('msg.emailInvalid') } }));
+    }
+    await signIns.setEmail(s.tenant.slug, s.details.uid, String(s.details.params.client_id), input, email);
+    redirect(ctx, s.form.action(''));
+  });
+
+  // Step 2 (and "Send new code"): a code to that address.
+  router.post('/send', body, async (ctx) => {
+    const s = await step(ctx);
+    const { tenant, details, state, form } = s;
+    if (!state?.emailNormalized || state.verifiedUserId) return redirect(ctx, form.action(''));
+    const result = await otp.sendCode({ tenant: tenant.slug, interactionUid: details.uid, email: state.emailNormalized, ip: ctx.ip, policy: tenant.otp });
+    if (result.kind === 'cooldown') return redirect(ctx, `${form.action('')}?m=cooldown`);
+    if (result.kind === 'rate_limited') {
+      if (!state.challengeId) {
+        return sendPage(ctx, 429, sendCodePage(form, { email: state.email!, error: { kind: 'error', text: form.t('msg.tooManyCodes', { minutes: Math.ceil(result.retryAfterSeconds / 60) }) } }));
+      }
+      return redirect(ctx, `${form.action('')}?m=limited&min=${Math.ceil(result.retryAfterSeconds / 60)}`);
+    }
+    if (result.delivery) {
+      const email = renderCodeEmail({ tenant, locale: form.locale, code: result.delivery.code, expiresAt: result.expiresAt, ttlSeconds: tenant.otp.ttlSeconds, publicUrl: config.publicUrl });
+      await outbox.enqueue({ purpose: 'otp', tenant: tenant.slug, to: result.delivery.to, from: fromAddress(config.mailFrom, tenant), ...email });
+      if (config.env === 'development' && !config.smtpUrl) {
+        log.info({ tenant: tenant.slug, to: state.emailNormalized }, `dev mailbox: verification code ${result.delivery.code} (development only)`);
+      }
+    } else {
+      await outbox.suppress('otp', tenant.slug);
+    }
+    await signIns.setChallenge(tenant.slug, details.uid, result.challengeId);
+    redirect(ctx, field(ctx, 'resend') ? `${form.action('')}?m=sent` : form.action(''));
+  });
+
+  // Step 3: the code.
+  router.post('/verify', body, async (ctx) => {
+    const s = await step(ctx);
+    const { tenant, details, state, form } = s;
+    const { t } = form;
+    if (!state?.challengeId) return redirect(ctx, form.action(''));
+    const code = field(ctx, 'code').replace(/[\s-]/g, '');
+    const error = (text: string): Notice => ({ kind: 'error', text });
+    if (!new RegExp(`^[0-9]{${tenant.otp.length}}$`).test(code)) {
+      return renderCurrent(s, { error: error(t('msg.codeFormat', { length: tenant.otp.length })) }, 400);
+    }
+    const result = await otp.verifyCode({ tenant: tenant.slug, interactionUid: details.uid, code, policy: tenant.otp });
+    switch (result.kind) {
+      case 'verified': {
+        await signIns.setVerified(tenant.slug, details.uid, result.userId);
+        await users.recordSignIn(tenant.slug, result.userId);
+        return redirect(ctx, form.action(''));
+      }
+      case 'wrong':
+        return renderCurrent(s, { error: error(result.attemptsLeft === 1 ? t('msg.codeWrongLast') : t('msg.codeWrong', { left: result.attemptsLeft })) }, 400);
+      case 'expired':
+        return renderCurrent(s, { error: error(t('msg.codeExpired')) }, 400);
+      case 'exhausted':
+        return renderCurrent(s, { error: error(t('msg.codeExhausted')) }, 400);
+      case 'blocked':
+        return renderCurrent(s, { error: error(t('msg.tooManyFailures', { minutes: Math.ceil(result.retryAfterSeconds / 60) })) }, 429);
+      case 'no_code':
+        return renderCurrent(s, { error: error(t('msg.codeMissing')) }, 400);
+    }
+  });
+
+  // Step 4: Continue, back to the portal.
+  router.post('/continue', body, async (ctx) => {
+    const s = await step(ctx);
+    const { tenant, details, state } = s;
+    if (!state?.verifiedUserId || !state.verifiedAt) return redirect(ctx, s.form.action(''));
+    const user = await users.findById(tenant.slug, state.verifiedUserId);
+    if (!user || user.status !== 'active') {
+      await signIns.clear(tenant.slug, details.uid);
+      return redirect(ctx, s.form.action(''));
+    }
+    await signIns.clear(tenant.slug, details.uid);
+    await finish(s, {
+      login: { accountId: user.id, acr: ACR_EMAIL_OTP, amr: ['otp'], remember: true, ts: Math.floor(state.verifiedAt.getTime() / 1000) },
+    });
+  });
+
+  // Consent for third-party clients.
+  router.post('/consent', body, async (ctx) => {
+    const s = await step(ctx);
+    const { details, provider } = s;
+    if (details.prompt.name !== 'consent') return redirect(ctx, s.form.action(''));
+    if (field(ctx, 'decision') !== 'allow') {
+      return finish(s, { error: 'access_denied', error_description: 'the user denied access' });
+    }
+    const grant = details.grantId
+      ? (await provider.Grant.find(details.grantId))!
+      : new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await finish(s, { consent: { grantId } });
+  });
+
+  router.all('/*rest', async (ctx) => {
+    sendPage(ctx, 404, errorPage(pageContext(ctx, ctx.state.tenant as Tenant), {}));
+  });
+
+  return router.routes();
 }

@@ -2,6 +2,7 @@
 // a folder), so the compiled build and the sources can never disagree.
 import type { Knex } from 'knex';
 import * as foundation from './20261203_0001_foundation.js';
+import * as signInState from './20261203_0002_sign_in_state.js';
 
 export interface Migration {
   name: string;
@@ -9,4 +10,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [foundation];
+export const migrations: Migration[] = [foundation, signInState];

@@ -6,9 +6,12 @@ import { runCommand } from './commands.js';
 import type { Config } from './config.js';
 import { purgeExpired } from './db/adapter.js';
 import { lockDataDir, serveCommands } from './embedded.js';
+import { purgeSent } from './mail/index.js';
 import { createApp } from './server.js';
 import { openServices, type Services } from './services.js';
 import { providerViews } from '../interactions/provider-views.js';
+import { seedDemo } from '../interactions/demo-portal.js';
+import { fromAddress } from '../interactions/emails.js';
 import { contrastProblems } from './tenants/check.js';
 import { loadTenants } from './tenants/index.js';
 
@@ -34,7 +37,12 @@ export async function serve(config: Config): Promise<RunningServer> {
   const release = config.database.kind === 'embedded' ? lockDataDir(config.dataDir) : () => undefined;
   let services: Services;
   try {
-    services = await openServices(config, { views: providerViews, tenants });
+    services = await openServices(config, {
+      views: providerViews,
+      tenants,
+      mailFrom: (slug) => fromAddress(config.mailFrom, tenants.get(slug)!),
+    });
+    if (config.demoPortal) await seedDemo(services);
   } catch (err) {
     release();
     throw err;
@@ -56,7 +64,7 @@ export async function serve(config: Config): Promise<RunningServer> {
   const url = config.port === 0 ? `http://127.0.0.1:${port}` : config.publicUrl.origin;
 
   const timers = [
-    every(5 * 60_000, () => purgeExpired(services.db, services.clock), (err) => log.warn({ err }, 'purge failed')),
+    every(5 * 60_000, () => purgeExpired(services.db, services.clock).then(() => purgeSent(services.db, services.clock)), (err) => log.warn({ err }, 'purge failed')),
     every(5_000, () => services.providers.refreshKeys(), (err) => log.warn({ err }, 'key refresh failed')),
   ];
   const background = services.startBackground?.() ?? [];

@@ -12,6 +12,7 @@ import type { Services } from './services.js';
 import { serveFile, tenantThemeCss, sharedAssetsDir } from '../interactions/assets.js';
 import { createInteractionRouter } from '../interactions/router.js';
 import { createDevRoutes } from '../interactions/dev.js';
+import { createDemoPortal } from '../interactions/demo-portal.js';
 import { pageContext, sendPage } from '../interactions/render.js';
 import { notFoundPage, errorPage } from '../interactions/views/pages.js';
 
@@ -51,7 +52,7 @@ export function createApp(services: Services): Koa {
   const { config, log, tenants, providers, db } = services;
   const app = new Koa();
   app.proxy = config.trustProxy;
-  app.keys = undefined as never;
+  app.keys = services.cookieKeys;
   const m = metrics();
   services.metrics = m.registry;
 
@@ -144,12 +145,14 @@ export function createApp(services: Services): Koa {
   });
 
   if (!config.production) {
-    const dev = createDevRoutes(services);
-    app.use(dev.routes());
+    app.use(createDevRoutes(services).routes());
+  }
+  if (config.demoPortal && tenants.get('demo')) {
+    app.use(createDemoPortal(services).routes());
   }
 
   const interactions = createInteractionRouter(services);
-  const mounted = new Map<object, Koa.Middleware>();
+  const mounted = new WeakMap<object, Koa.Middleware>();
 
   // Per tenant: /<slug>/assets, /<slug>/interaction/..., then the provider.
   app.use(async (ctx, next) => {
@@ -170,7 +173,7 @@ export function createApp(services: Services): Koa {
       return next();
     }
     if (rest.startsWith('/interaction/')) {
-      return interactions(ctx, next);
+      return interactions(ctx as never, next);
     }
     const provider = await providers.get(tenant);
     let middleware = mounted.get(provider);

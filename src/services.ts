@@ -12,6 +12,10 @@ import { createKeyStore, type KeyStore } from './oidc/keys.js';
 import { createProviderRegistry, type ProviderRegistry } from './oidc/registry.js';
 import type { ProviderViews } from './oidc/provider.js';
 import { createSecrets, resolveMasterKey, type Secrets } from './secrets.js';
+import { createCounters } from './auth/counters.js';
+import { createOtpService, type OtpService } from './auth/otp.js';
+import { createSignInStates, type SignInStates } from './auth/sign-in-state.js';
+import { createOutbox, createTransport, type Outbox, type MailTransport } from './mail/index.js';
 import { loadTenants, type TenantRegistry } from './tenants/index.js';
 
 export interface Services {
@@ -25,6 +29,11 @@ export interface Services {
   clients: ClientRegistry;
   keys: KeyStore;
   providers: ProviderRegistry;
+  otp: OtpService;
+  signIns: SignInStates;
+  outbox: Outbox;
+  /** Keys for the cookies otp-idp sets itself (shared by all instances). */
+  cookieKeys: string[];
   metrics?: Registry;
   /** Starts background workers (mail outbox); returns their stop handles. */
   startBackground?: () => Array<{ stop(): Promise<void> }>;
@@ -39,6 +48,10 @@ export interface ServiceOptions {
   tenants?: TenantRegistry;
   /** Run migrations and create keys (serve does; read-only CLI commands need not). */
   prepare?: boolean;
+  /** Overrides the transport chosen from SMTP_URL (tests). */
+  transport?: MailTransport;
+  /** The display "From" per tenant; defaults to MAIL_FROM. */
+  mailFrom?: (tenant: string) => string;
 }
 
 export async function openServices(config: Config, options: ServiceOptions): Promise<Services> {
@@ -65,9 +78,19 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
       views: options.views,
     });
     await providers.refreshKeys();
+    const counters = createCounters(db);
+    const otp = createOtpService({ db, clock, secrets, users, counters });
+    const signIns = createSignInStates(db, clock);
+    const transport = options.transport ?? createTransport(config, db, clock);
+    const outbox = createOutbox({ db, clock, log, transport, options: { from: options.mailFrom ?? (() => config.mailFrom) } });
+    const cookieKeys = options.prepare === false ? [] : await keys.cookieKeys();
     return {
-      config, log, clock, db, secrets, tenants, users, clients, keys, providers,
-      close: () => db.destroy(),
+      config, log, clock, db, secrets, tenants, users, clients, keys, providers, otp, signIns, outbox, cookieKeys,
+      startBackground: () => [outbox.start()],
+      close: async () => {
+        await transport.close?.();
+        await db.destroy();
+      },
     };
   } catch (err) {
     await db.destroy().catch(() => undefined);

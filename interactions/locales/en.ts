@@ -45,6 +45,7 @@ export const en = {
   'page.error.title': 'Something went wrong',
   'page.error.intro': 'We could not complete this request.',
   'page.error.back': 'Back to {client}',
+  'page.error.retry': 'Try again',
   'page.expired.title': 'This sign-in has expired',
   'page.expired.intro': 'Sign-in pages are valid for a limited time. Go back to the portal and start again.',
   'page.notFound.title': 'Page not found',

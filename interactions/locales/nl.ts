@@ -46,6 +46,7 @@ export const nl: Record<MessageKey, string> = {
   'page.error.title': 'Er ging iets mis',
   'page.error.intro': 'We konden dit verzoek niet afronden.',
   'page.error.back': 'Terug naar {client}',
+  'page.error.retry': 'Opnieuw proberen',
   'page.expired.title': 'Deze inlogpoging is verlopen',
   'page.expired.intro': 'Inlogpagina\u2019s zijn beperkt geldig. Ga terug naar het portaal en begin opnieuw.',
   'page.notFound.title': 'Pagina niet gevonden',

@@ -10,8 +10,9 @@ export function errorPage(page: PageContext, opts: { error?: string; description
     t('page.error.title'),
     html`<h1>${t('page.error.title')}</h1>
 <p>${t('page.error.intro')}</p>
+${opts.description && !opts.error ? html`<p>${opts.description}</p>` : ''}
 ${opts.error ? html`<p class="detail"><code>${opts.error}</code>${opts.description ? html` – ${opts.description}` : ''}</p>` : ''}
-${opts.backUrl ? html`<p><a class="button secondary" href="${opts.backUrl}">${t('page.error.back', { client: opts.clientName ?? '' })}</a></p>` : ''}`,
+${opts.backUrl ? html`<p><a class="button secondary" href="${opts.backUrl}">${opts.clientName ? t('page.error.back', { client: opts.clientName }) : t('page.error.retry')}</a></p>` : ''}`,
   );
 }
 

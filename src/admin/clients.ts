@@ -96,7 +96,7 @@ const sealContext = (tenant: string, clientId: string) => `client-secret:${tenan
 
 export function createClientRegistry(db: Db, secrets: Secrets, clock: Clock) {
   const registry = {
-    async create(input: NewClient): Promise<{ client: ClientInfo; clientSecret?: string }> {
+    async create(input: NewClient & { clientId?: string }): Promise<{ client: ClientInfo; clientSecret?: string }> {
       const name = input.name.trim();
       if (!name) throw new ClientInputError('--name is required');
       if (input.redirectUris.length === 0) throw new ClientInputError('at least one --redirect-uri is required');
@@ -114,7 +114,7 @@ export function createClientRegistry(db: Db, secrets: Secrets, clock: Clock) {
       if (isPublic && input.tokenEndpointAuthMethod && input.tokenEndpointAuthMethod !== 'none') {
         throw new ClientInputError('a public client has no secret: drop --token-endpoint-auth-method');
       }
-      const clientId = `${input.tenant}-${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
+      const clientId = input.clientId ?? `${input.tenant}-${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
       const metadata = {
         client_name: name,
         application_type: native ? 'native' : 'web',
@@ -126,7 +126,7 @@ export function createClientRegistry(db: Db, secrets: Secrets, clock: Clock) {
       };
       const secret = isPublic ? undefined : newSecret();
       const now = clock.now();
-      await db('clients').insert({
+      const insert = db('clients').insert({
         tenant: input.tenant,
         client_id: clientId,
         name,
@@ -136,6 +136,8 @@ export function createClientRegistry(db: Db, secrets: Secrets, clock: Clock) {
         created_at: now,
         updated_at: now,
       });
+      // A fixed client id (the demo portal) is re-registered in place on every start.
+      await (input.clientId ? insert.onConflict(['tenant', 'client_id']).merge(['name', 'metadata', 'updated_at']) : insert);
       const client = (await registry.show(input.tenant, clientId))!;
       return secret ? { client, clientSecret: secret } : { client };
     },

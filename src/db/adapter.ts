@@ -87,6 +87,7 @@ export async function purgeExpired(db: Db, clock: Clock, batchSize = 500, maxBat
     ['oidc_models', 'expires_at'],
     ['otp_challenges', 'expires_at'],
     ['counters', 'expires_at'],
+    ['sign_in_states', 'expires_at'],
   ];
   for (const [table, column] of tables) {
     for (let i = 0; i < maxBatches; i++) {

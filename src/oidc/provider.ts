@@ -1,6 +1,6 @@
 // Owns the oidc-provider configuration of one tenant: issuer, adapter, keys,
 // cookies, features, claims, TTLs and the consent policy for first-party clients.
-import Provider, { type Configuration, type KoaContextWithOIDC, errors } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC, errors, interactionPolicy } from 'oidc-provider';
 import type { UserStore } from '../accounts/users.js';
 import type { Clock } from '../clock.js';
 import { createAdapterClass, type ClientSource } from '../db/adapter.js';
@@ -29,6 +29,30 @@ export interface ProviderDeps {
   views: ProviderViews;
 }
 
+/**
+ * oidc-provider asks every native app for consent (RFC 8252 §8.6: another app can
+ * claim its redirect scheme). A first-party app skips consent when the user has
+ * just signed in in this very flow; when it would ride on an existing session,
+ * the user still confirms once.
+ */
+function interactionPolicyFor() {
+  const policy = interactionPolicy.base();
+  const consent = policy.get('consent')!;
+  consent.checks.remove('native_client_prompt');
+  consent.checks.add(
+    new interactionPolicy.Check('native_client_prompt', 'native clients require End-User interaction', 'interaction_required', (ctx) => {
+      const { oidc } = ctx;
+      if (oidc.client!.applicationType !== 'native' || oidc.params!.response_type === 'none' || oidc.result?.consent) {
+        return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      }
+      if (oidc.client!.first_party && oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+    0,
+  );
+  return policy;
+}
+
 export function createTenantProvider(tenant: Tenant, issuer: string, deps: ProviderDeps): Provider {
   const { users, views } = deps;
   const mountPath = `/${tenant.slug}`;
@@ -43,7 +67,7 @@ export function createTenantProvider(tenant: Tenant, issuer: string, deps: Provi
       long: { path: mountPath, httpOnly: true, sameSite: 'lax' },
       short: { path: mountPath, httpOnly: true, sameSite: 'lax' },
     },
-    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}`, policy: interactionPolicyFor() },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true },
@@ -63,9 +87,12 @@ export function createTenantProvider(tenant: Tenant, issuer: string, deps: Provi
       },
     },
     scopes: ['openid', 'offline_access', 'email', 'profile'],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // acr, amr and auth_time ride on the openid scope so every ID token says how the user signed in.
+    claims: { openid: ['sub', 'acr', 'amr', 'auth_time'], email: ['email', 'email_verified'], profile: ['name'] },
     acrValues: [ACR_EMAIL_OTP, ACR_MFA],
     responseTypes: ['code'],
+    // Portals read email and name from the ID token itself (no userinfo round trip).
+    conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     extraClientMetadata: { properties: ['first_party'] },
     clientDefaults: {

@@ -52,6 +52,17 @@ export const tenantSchema = z
       .default({}),
     locales: z.array(locale).min(1).default(['en', 'nl']),
     defaultLocale: locale.default('en'),
+    timeZone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Europe/Amsterdam')
+      .default('UTC'),
     texts: z.partialRecord(locale, z.record(z.string(), z.string())).default({}),
     email: z
       .object({
