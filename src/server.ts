@@ -96,7 +96,9 @@ export function createApp(services: Services): Koa {
           styleSrc: ["'self'"],
           imgSrc: ["'self'", 'data:'],
           fontSrc: ["'self'"],
-          formAction: ["'self'", 'https:', 'http:', '*:'],
+          // No form-action: after "Continue" the browser follows redirects to the
+          // client's own redirect URI (https, loopback or an app's custom scheme),
+          // and Chromium applies form-action to those redirects too.
           frameAncestors: ["'none'"],
           baseUri: ["'none'"],
           objectSrc: ["'none'"],

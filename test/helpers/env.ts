@@ -25,9 +25,9 @@ export function tempDir(prefix = 'otp-idp-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function createTestEnv(extra: Record<string, string> = {}): Promise<TestEnv> {
+export async function createTestEnv(extra: Record<string, string> = {}, databaseUrl = process.env.TEST_DATABASE_URL): Promise<TestEnv> {
   const dataDir = tempDir();
-  const schema = engine === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const schema = databaseUrl ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const vars: Record<string, string> = {
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -35,7 +35,7 @@ export async function createTestEnv(extra: Record<string, string> = {}): Promise
     SECRETS_KEY: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'info',
     DEMO_PORTAL: 'true',
-    ...(engine === 'postgres' ? { DATABASE_URL: process.env.TEST_DATABASE_URL!, DATABASE_SCHEMA: schema! } : {}),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema! } : {}),
     ...extra,
   };
   return {
@@ -44,7 +44,7 @@ export async function createTestEnv(extra: Record<string, string> = {}): Promise
     schema,
     async cleanup() {
       if (schema) {
-        const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+        const client = new pg.Client({ connectionString: databaseUrl });
         await client.connect();
         await client.query(`drop schema if exists "${schema}" cascade`);
         await client.end();
