@@ -108,3 +108,18 @@ export function fromAddress(mailFrom: string, tenant: Tenant): string {
   const name = (tenant.email.fromName ?? tenant.name).replace(/["\\\r\n]/g, '');
   return `"${name}" <${address}>`;
 }
+
+/** "Someone tried to sign in with this address, but it has no account" (policy unknownEmail: notify). */
+export function renderNoAccountEmail(tenant: Tenant, locale: Locale): RenderedEmail {
+  const t = translator(locale, tenant);
+  const portal = tenant.name;
+  const support = tenant.support.email ?? tenant.support.url ?? portal;
+  const body = t('email.unknown.body', { portal, support });
+  return {
+    subject: t('email.unknown.subject', { portal }),
+    text: `${portal}\n\n${body}\n`,
+    html: html`<!doctype html><html lang="${locale}"><head><meta charset="utf-8"><title>${portal}</title></head>
+<body style="font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:${tenant.branding.textColor};">
+<p style="font-size:18px;font-weight:700;">${portal}</p><p style="font-size:15px;line-height:22px;">${body}</p></body></html>`.value,
+  };
+}

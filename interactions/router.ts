@@ -12,7 +12,7 @@ import type { SignInState } from '../src/auth/sign-in-state.js';
 import { ACR_EMAIL_OTP } from '../src/oidc/provider.js';
 import type { Services } from '../src/services.js';
 import type { Tenant } from '../src/tenants/index.js';
-import { fromAddress, renderCodeEmail } from './emails.js';
+import { fromAddress, renderCodeEmail, renderNoAccountEmail } from './emails.js';
 import { pageContext, sendPage } from './render.js';
 import { errorPage, expiredPage } from './views/pages.js';
 import { codePage, consentPage, emailPage, sendPage as sendCodePage, signedInPage, type FormContext, type Notice } from './views/steps.js';
@@ -135,6 +135,14 @@ export function createInteractionRouter(services: Services) {
     return { backUrl: uri.startsWith('https://') ? new URL(uri).origin + '/' : uri, clientName: client.name };
   }
 
+  // Fail closed: a user type that requires a second factor never signs in with the code alone
+  // (second factors are not offered by this server yet).
+  const needsSecondFactor = (tenant: Tenant, userType: string) => (tenant.userTypes[userType]?.mfa ?? 'totp') !== 'none';
+  function refuseWithoutSecondFactor(s: StepContext, userType: string) {
+    log.warn({ tenant: s.tenant.slug, userType }, 'sign-in refused: user type requires a second factor');
+    sendPage(s.ctx, 403, errorPage(s.form, { description: s.form.t('msg.mfaUnavailable') }));
+  }
+
   router.get('/', async (ctx) => renderCurrent(await step(ctx)));
 
   // Step 1: the email address.
@@ -169,6 +177,9 @@ export function createInteractionRouter(services: Services) {
       if (config.env === 'development' && !config.smtpUrl) {
         log.info({ tenant: tenant.slug, to: state.emailNormalized }, `dev mailbox: verification code ${result.delivery.code} (development only)`);
       }
+    } else if (result.notice) {
+      const email = renderNoAccountEmail(tenant, form.locale);
+      await outbox.enqueue({ purpose: 'no-account', tenant: tenant.slug, to: result.notice.to, from: fromAddress(config.mailFrom, tenant), ...email });
     } else {
       await outbox.suppress('otp', tenant.slug);
     }
@@ -190,6 +201,8 @@ export function createInteractionRouter(services: Services) {
     const result = await otp.verifyCode({ tenant: tenant.slug, interactionUid: details.uid, code, policy: tenant.otp });
     switch (result.kind) {
       case 'verified': {
+        const user = await users.findById(tenant.slug, result.userId);
+        if (user && needsSecondFactor(tenant, user.userType)) return refuseWithoutSecondFactor(s, user.userType);
         await signIns.setVerified(tenant.slug, details.uid, result.userId);
         await users.recordSignIn(tenant.slug, result.userId);
         return redirect(ctx, form.action(''));
@@ -217,6 +230,7 @@ export function createInteractionRouter(services: Services) {
       await signIns.clear(tenant.slug, details.uid);
       return redirect(ctx, s.form.action(''));
     }
+    if (needsSecondFactor(tenant, user.userType)) return refuseWithoutSecondFactor(s, user.userType);
     await signIns.clear(tenant.slug, details.uid);
     await finish(s, {
       login: { accountId: user.id, acr: ACR_EMAIL_OTP, amr: ['otp'], remember: true, ts: Math.floor(state.verifiedAt.getTime() / 1000) },

@@ -29,6 +29,7 @@ export const en = {
   'msg.cooldown': 'Please wait {seconds} seconds before asking for a new code.',
   'msg.tooManyFailures': 'Too many wrong codes. Try again in {minutes} minutes.',
   'msg.emailInvalid': 'Enter an email address, like name@example.com.',
+  'msg.mfaUnavailable': 'Your account needs a second factor to sign in, which is not available here yet. Please contact support.',
   'msg.csrf': 'This form has expired. Please try again.',
   'page.signedIn.title': 'You are signed in',
   'page.signedIn.intro': 'You are signed in as {email}.',

@@ -30,6 +30,7 @@ export const nl: Record<MessageKey, string> = {
   'msg.cooldown': 'Wacht {seconds} seconden voordat u een nieuwe code aanvraagt.',
   'msg.tooManyFailures': 'Te veel verkeerde codes. Probeer het over {minutes} minuten opnieuw.',
   'msg.emailInvalid': 'Voer een e-mailadres in, zoals naam@voorbeeld.nl.',
+  'msg.mfaUnavailable': 'Uw account heeft een tweede factor nodig om in te loggen, en die is hier nog niet beschikbaar. Neem contact op met support.',
   'msg.csrf': 'Dit formulier is verlopen. Probeer het opnieuw.',
   'page.signedIn.title': 'U bent ingelogd',
   'page.signedIn.intro': 'U bent ingelogd als {email}.',

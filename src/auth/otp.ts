@@ -35,6 +35,8 @@ export type SendCodeResult =
       expiresAt: Date;
       /** Present only when a message must go out: the account exists and is active. */
       delivery?: { code: string; userId: string; to: string };
+      /** No account for this address and the tenant wants it told so (policy unknownEmail: notify). */
+      notice?: { to: string };
     }
   | { kind: 'cooldown'; retryAfterSeconds: number }
   | { kind: 'rate_limited'; retryAfterSeconds: number };
@@ -143,9 +145,9 @@ export function createOtpService(deps: { db: Db; clock: Clock; secrets: Secrets;
           expires_at: expiresAt,
         });
       });
-      return deliverable
-        ? { kind: 'sent', challengeId, expiresAt, delivery: { code, userId: user.id, to: user.email } }
-        : { kind: 'sent', challengeId, expiresAt };
+      if (deliverable) return { kind: 'sent', challengeId, expiresAt, delivery: { code, userId: user.id, to: user.email } };
+      if (!user && policy.unknownEmail === 'notify') return { kind: 'sent', challengeId, expiresAt, notice: { to: email } };
+      return { kind: 'sent', challengeId, expiresAt };
     },
 
     /** "Verify code": checks `code` against the interaction's current challenge. */
