@@ -107,6 +107,34 @@ async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): 
         await oidc.authorizationCodeGrant(config, new URL(back.url), { pkceCodeVerifier: verifier });
       }),
     );
+    // Same timing for unknown emails: the "Send verification code" step, known and
+    // unknown addresses interleaved, one at a time.
+    const pairs = Math.ceil(60 * SCALE);
+    for (let i = 0; i < pairs; i++) await cliJson(['users', 'add', '--tenant', 'demo', '--email', `timing-${engine}-${i}@example.com`], env.vars);
+    const sendTimes: Record<'known' | 'unknown', number[]> = { known: [], unknown: [] };
+    for (let i = 0; i < pairs * 2; i++) {
+      const kind = i % 2 === 0 ? 'known' : 'unknown';
+      const email = kind === 'known' ? `timing-${engine}-${i >> 1}@example.com` : `nobody-${engine}-${i >> 1}@example.com`;
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: CB,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      const agent = new Agent();
+      const send = await agent.submit(await agent.go(url.href), 'Sign in', { email });
+      const csrf = /name="csrf" value="([^"]+)"/.exec(send.html)![1]!;
+      const action = new URL(/action="([^"]+\/send)"/.exec(send.html)![1]!, base).href;
+      const t0 = performance.now();
+      const res = await agent.request(action, { form: { csrf } });
+      sendTimes[kind].push(performance.now() - t0);
+      if (res.status !== 303) throw new Error(`send step answered ${res.status}`);
+    }
+    for (const kind of ['known', 'unknown'] as const) {
+      const sorted = sendTimes[kind].sort((a, b) => a - b);
+      const total = sorted.reduce((a, b) => a + b, 0) / 1000;
+      results.push({ name: `send code step, ${kind} email`, engine, ops: sorted.length, seconds: total, p50: sorted[sorted.length >> 1]!, p95: sorted[Math.floor(sorted.length * 0.95)]! });
+    }
     return results;
   } finally {
     await server?.stop();
@@ -132,6 +160,11 @@ async function main() {
     'p95 ms': r.p95.toFixed(1),
   }));
   console.table(rows);
+  for (const engine of engines) {
+    const known = all.find((r) => r.engine === engine && r.name === 'send code step, known email')!;
+    const unknown = all.find((r) => r.engine === engine && r.name === 'send code step, unknown email')!;
+    console.log(`${engine}: send step p50 unknown/known = ${(unknown.p50 / known.p50).toFixed(2)} (1.00 = same timing)`);
+  }
   if (engines.length === 2) {
     console.log('postgres / embedded throughput ratio (same run):');
     for (const r of all.filter((x) => x.engine === 'embedded')) {

@@ -31,7 +31,7 @@ interface StepContext {
 class CsrfError extends Error {}
 
 export function createInteractionRouter(services: Services) {
-  const { providers, otp, signIns, outbox, users, secrets, config, log } = services;
+  const { providers, otp, signIns, outbox, users, secrets, config, log, metrics, audit } = services;
   const router = new Router({ prefix: '/:slug/interaction/:uid' });
   const body = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -53,6 +53,12 @@ export function createInteractionRouter(services: Services) {
     const base = `/${tenant.slug}/interaction/${details.uid}`;
     const form: FormContext = { ...page, csrf, action: (s) => (s ? `${base}/${s}` : base) };
     return { ctx, tenant, provider, details, form, state: await signIns.get(tenant.slug, details.uid) };
+  }
+
+  /** Counts the event and writes it to the audit trail. */
+  async function track(s: StepContext, event: string, userId?: string | null, detail?: Record<string, string | number>) {
+    metrics.signIn.inc({ tenant: s.tenant.slug, event });
+    await audit.record({ tenant: s.tenant.slug, type: event, userId, ip: s.ctx.ip, detail: { client_id: String(s.details.params.client_id), ...detail } });
   }
 
   const redirect = (ctx: Context, url: string) => {
@@ -138,8 +144,9 @@ export function createInteractionRouter(services: Services) {
   // Fail closed: a user type that requires a second factor never signs in with the code alone
   // (second factors are not offered by this server yet).
   const needsSecondFactor = (tenant: Tenant, userType: string) => (tenant.userTypes[userType]?.mfa ?? 'totp') !== 'none';
-  function refuseWithoutSecondFactor(s: StepContext, userType: string) {
+  async function refuseWithoutSecondFactor(s: StepContext, userType: string) {
     log.warn({ tenant: s.tenant.slug, userType }, 'sign-in refused: user type requires a second factor');
+    await track(s, 'refused', null, { reason: 'second_factor_required', user_type: userType });
     sendPage(s.ctx, 403, errorPage(s.form, { description: s.form.t('msg.mfaUnavailable') }));
   }
 
@@ -164,6 +171,7 @@ export function createInteractionRouter(services: Services) {
     const { tenant, details, state, form } = s;
     if (!state?.emailNormalized || state.verifiedUserId) return redirect(ctx, form.action(''));
     const result = await otp.sendCode({ tenant: tenant.slug, interactionUid: details.uid, email: state.emailNormalized, ip: ctx.ip, policy: tenant.otp });
+    if (result.kind !== 'sent') await track(s, 'code_rate_limited', null, { reason: result.kind });
     if (result.kind === 'cooldown') return redirect(ctx, `${form.action('')}?m=cooldown`);
     if (result.kind === 'rate_limited') {
       if (!state.challengeId) {
@@ -183,6 +191,7 @@ export function createInteractionRouter(services: Services) {
     } else {
       await outbox.suppress('otp', tenant.slug);
     }
+    await track(s, 'code_sent', result.delivery?.userId ?? null);
     await signIns.setChallenge(tenant.slug, details.uid, result.challengeId);
     redirect(ctx, field(ctx, 'resend') ? `${form.action('')}?m=sent` : form.action(''));
   });
@@ -199,6 +208,7 @@ export function createInteractionRouter(services: Services) {
       return renderCurrent(s, { error: error(t('msg.codeFormat', { length: tenant.otp.length })) }, 400);
     }
     const result = await otp.verifyCode({ tenant: tenant.slug, interactionUid: details.uid, code, policy: tenant.otp });
+    await track(s, result.kind === 'verified' ? 'code_verified' : result.kind === 'wrong' ? 'code_wrong' : result.kind === 'blocked' ? 'blocked' : `code_${result.kind}`, result.kind === 'verified' ? result.userId : null);
     switch (result.kind) {
       case 'verified': {
         const user = await users.findById(tenant.slug, result.userId);
@@ -232,6 +242,7 @@ export function createInteractionRouter(services: Services) {
     }
     if (needsSecondFactor(tenant, user.userType)) return refuseWithoutSecondFactor(s, user.userType);
     await signIns.clear(tenant.slug, details.uid);
+    await track(s, 'signed_in', user.id);
     await finish(s, {
       login: { accountId: user.id, acr: ACR_EMAIL_OTP, amr: ['otp'], remember: true, ts: Math.floor(state.verifiedAt.getTime() / 1000) },
     });

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import helmet from 'koa-helmet';
 import mount from 'koa-mount';
-import client from 'prom-client';
 import { migrationsCurrent } from './db/migrate.js';
 import { ping } from './db/knex.js';
 import type { Services } from './services.js';
@@ -18,25 +17,6 @@ import { notFoundPage, errorPage } from '../interactions/views/pages.js';
 
 export interface AppState {
   requestId: string;
-}
-
-function metrics() {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
-  const requests = new client.Counter({
-    name: 'otp_idp_http_requests_total',
-    help: 'HTTP requests by route group and status class',
-    labelNames: ['group', 'status'],
-    registers: [registry],
-  });
-  const duration = new client.Histogram({
-    name: 'otp_idp_http_request_duration_seconds',
-    help: 'HTTP request duration by route group',
-    labelNames: ['group'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
-  return { registry, requests, duration };
 }
 
 function routeGroup(path: string): string {
@@ -53,8 +33,7 @@ export function createApp(services: Services): Koa {
   const app = new Koa();
   app.proxy = config.trustProxy;
   app.keys = services.cookieKeys;
-  const m = metrics();
-  services.metrics = m.registry;
+  const m = services.metrics;
 
   // Request id, access log, metrics and the last-resort error boundary.
   app.use(async (ctx: Context, next: Next) => {

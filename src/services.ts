@@ -1,6 +1,5 @@
 // The composition root: opens the database and builds every module once, from
 // one Config. Entry points (serve, CLI) and tests start from here.
-import type { Registry } from 'prom-client';
 import { createUserStore, type UserStore } from './accounts/users.js';
 import { createClientRegistry, type ClientRegistry } from './admin/clients.js';
 import { systemClock, type Clock } from './clock.js';
@@ -12,7 +11,9 @@ import { createKeyStore, type KeyStore } from './oidc/keys.js';
 import { createProviderRegistry, type ProviderRegistry } from './oidc/registry.js';
 import type { ProviderViews } from './oidc/provider.js';
 import { createSecrets, resolveMasterKey, type Secrets } from './secrets.js';
+import { createAudit, type Audit } from './audit.js';
 import { createCounters } from './auth/counters.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { createOtpService, type OtpService } from './auth/otp.js';
 import { createSignInStates, type SignInStates } from './auth/sign-in-state.js';
 import { createOutbox, createTransport, type Outbox, type MailTransport } from './mail/index.js';
@@ -34,7 +35,8 @@ export interface Services {
   outbox: Outbox;
   /** Keys for the cookies otp-idp sets itself (shared by all instances). */
   cookieKeys: string[];
-  metrics?: Registry;
+  metrics: Metrics;
+  audit: Audit;
   /** Starts background workers (mail outbox); returns their stop handles. */
   startBackground?: () => Array<{ stop(): Promise<void> }>;
   close(): Promise<void>;
@@ -86,6 +88,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     const cookieKeys = options.prepare === false ? [] : await keys.cookieKeys();
     return {
       config, log, clock, db, secrets, tenants, users, clients, keys, providers, otp, signIns, outbox, cookieKeys,
+      metrics: createMetrics(() => outbox.pending()),
+      audit: createAudit(db, clock),
       startBackground: () => [outbox.start()],
       close: async () => {
         await transport.close?.();

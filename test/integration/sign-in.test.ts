@@ -106,6 +106,11 @@ test('a portal signs a user in with an emailed code and gets an ID token with em
   expect(mail.text).toContain('Did you not try to sign in?');
   // The code is never logged.
   expect(server.logs.join('\n')).not.toContain(codeFromSubject(mail)!);
+  // Operators see the outcome.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  expect(metrics).toMatch(/otp_idp_sign_in_events_total\{tenant="demo",event="signed_in"\} [1-9]/);
+  expect(metrics).toMatch(/otp_idp_sign_in_events_total\{tenant="demo",event="code_sent"\} [1-9]/);
+  expect(metrics).toMatch(/otp_idp_mail_outbox_pending \d+/);
 });
 
 test('a public native app completes the flow with PKCE; without PKCE it is refused', async () => {
