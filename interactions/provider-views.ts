@@ -1,6 +1,6 @@
 // The pages oidc-provider renders itself (errors, logout), in the tenant's look.
 import type { ProviderViews } from '../src/oidc/provider.js';
-import { pageContext } from './render.js';
+import { pageContext, rememberLocale } from './render.js';
 import { errorPage, expiredPage, loggedOutPage, logoutPage } from './views/pages.js';
 
 export const providerViews: ProviderViews = {
@@ -18,7 +18,10 @@ export const providerViews: ProviderViews = {
     });
   },
   logout(ctx, form, tenant) {
-    return logoutPage(pageContext(ctx, tenant, ctx.oidc?.params?.ui_locales as string | undefined), form);
+    const page = pageContext(ctx, tenant, ctx.oidc?.params?.ui_locales as string | undefined);
+    // The "signed out" page that follows is a new request without ui_locales: carry the language.
+    rememberLocale(ctx, tenant, page.locale, 10 * 60_000);
+    return logoutPage(page, form);
   },
   loggedOut(ctx, tenant) {
     return loggedOutPage(pageContext(ctx, tenant));

@@ -12,14 +12,7 @@ export function pageContext(ctx: Context, tenant: Tenant | undefined, uiLocales?
   let locale: Locale;
   if (chosen && allowed.includes(chosen)) {
     locale = chosen as Locale;
-    ctx.cookies.set(LANG_COOKIE, chosen, {
-      path: tenant ? `/${tenant.slug}` : '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: ctx.secure,
-      maxAge: 365 * 86400 * 1000,
-      signed: false,
-    });
+    rememberLocale(ctx, tenant, locale, 365 * 86400 * 1000);
   } else {
     const remembered = ctx.cookies.get(LANG_COOKIE, { signed: false });
     locale = negotiateLocale(
@@ -29,6 +22,18 @@ export function pageContext(ctx: Context, tenant: Tenant | undefined, uiLocales?
     );
   }
   return { tenant, locale, t: translator(locale, tenant), url: ctx.originalUrl };
+}
+
+/** Keeps a language choice for the next pages of this tenant. */
+export function rememberLocale(ctx: Context, tenant: Tenant | undefined, locale: Locale, maxAgeMs: number): void {
+  ctx.cookies.set(LANG_COOKIE, locale, {
+    path: tenant ? `/${tenant.slug}` : '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.secure,
+    maxAge: maxAgeMs,
+    signed: false,
+  });
 }
 
 export function sendPage(ctx: Context, status: number, body: string): void {

@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import { normalizeEmail } from '../src/accounts/users.js';
 import type { SignInState } from '../src/auth/sign-in-state.js';
+import { findEndedSession } from '../src/db/adapter.js';
 import { ACR_EMAIL_OTP } from '../src/oidc/provider.js';
 import type { Services } from '../src/services.js';
 import type { Tenant } from '../src/tenants/index.js';
@@ -29,6 +30,26 @@ interface StepContext {
 }
 
 class CsrfError extends Error {}
+
+const ENDED_COOKIE = 'otp_idp_session_ended';
+
+/**
+ * Runs in front of the provider's /auth: when the browser presents a session
+ * that has expired (not one it signed out of: those are deleted), remember why
+ * for the sign-in page that follows. oidc-provider replaces the cookie, so this
+ * is the only moment the old session id is known.
+ */
+export async function probeEndedSession(ctx: Context, services: Services, tenant: Tenant): Promise<void> {
+  const id = ctx.cookies.get('_session', { signed: true });
+  if (!id) return;
+  const ended = await findEndedSession(services.db, services.clock, tenant.slug, id);
+  if (!ended) return;
+  const { absoluteTimeoutSeconds } = tenant.session;
+  const reachedMax = ended.loginTs !== undefined && ended.expiredAt.getTime() / 1000 >= ended.loginTs + absoluteTimeoutSeconds - 1;
+  ctx.cookies.set(ENDED_COOKIE, reachedMax ? 'max' : 'idle', {
+    path: `/${tenant.slug}`, maxAge: 3600_000, signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure,
+  });
+}
 
 export function createInteractionRouter(services: Services) {
   const { providers, otp, signIns, outbox, users, secrets, config, log, metrics, audit } = services;
@@ -112,7 +133,16 @@ export function createInteractionRouter(services: Services) {
       return sendPage(ctx, status, sendCodePage(form, { email: state.email, ...(error ? { error } : {}) }));
     }
     const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
-    return sendPage(ctx, status, emailPage(form, { email: state?.email ?? hint ?? '', ...notices }));
+    const info = notices.info ?? (state ? undefined : await sessionEndedNotice(s));
+    return sendPage(ctx, status, emailPage(form, { email: state?.email ?? hint ?? '', ...notices, ...(info ? { info } : {}) }));
+  }
+
+  /** "Why do I have to sign in again?": set by the probe at /auth, read once here. */
+  async function sessionEndedNotice(s: StepContext): Promise<Notice | undefined> {
+    const reason = s.ctx.cookies.get(ENDED_COOKIE, { signed: true });
+    if (reason !== 'idle' && reason !== 'max') return undefined;
+    s.ctx.cookies.set(ENDED_COOKIE, '', { path: `/${s.tenant.slug}`, maxAge: 0, signed: true, httpOnly: true, sameSite: 'lax', secure: s.ctx.secure });
+    return { kind: 'info', text: s.form.t(reason === 'max' ? 'page.sessionEnded.max' : 'page.sessionEnded.idle') };
   }
 
   // One error boundary: expired interactions and stale forms become friendly pages.

@@ -1,6 +1,6 @@
 // Where a sign-in in progress stands (email entered, code sent, code verified),
 // keyed by the oidc-provider interaction, so it survives a restart and works on
-// any instance.
+// any instance. Also: the sender of each outbox message (a tenant's own name).
 import type { Knex } from 'knex';
 
 export const name = '20261203_0002_sign_in_state';
@@ -21,8 +21,14 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['tenant', 'interaction_uid']);
     t.index(['expires_at']);
   });
+  await knex.schema.alterTable('mail_outbox', (t) => {
+    t.text('from_address');
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('mail_outbox', (t) => {
+    t.dropColumn('from_address');
+  });
   await knex.schema.dropTableIfExists('sign_in_states');
 }

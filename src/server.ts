@@ -9,7 +9,7 @@ import { migrationsCurrent } from './db/migrate.js';
 import { ping } from './db/knex.js';
 import type { Services } from './services.js';
 import { serveFile, tenantThemeCss, sharedAssetsDir } from '../interactions/assets.js';
-import { createInteractionRouter } from '../interactions/router.js';
+import { createInteractionRouter, probeEndedSession } from '../interactions/router.js';
 import { createDevRoutes } from '../interactions/dev.js';
 import { createDemoPortal } from '../interactions/demo-portal.js';
 import { pageContext, sendPage } from '../interactions/render.js';
@@ -156,6 +156,7 @@ export function createApp(services: Services): Koa {
     if (rest.startsWith('/interaction/')) {
       return interactions(ctx as never, next);
     }
+    if (rest === '/auth' && ctx.method === 'GET') await probeEndedSession(ctx, services, tenant);
     const provider = await providers.get(tenant);
     let middleware = mounted.get(provider);
     if (!middleware) {

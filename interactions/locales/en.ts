@@ -59,6 +59,7 @@ export const en = {
   'page.loggedOut.intro': 'You have been signed out of {portal}.',
   'page.sessionEnded.title': 'Your session has ended',
   'page.sessionEnded.idle': 'You were signed out because you were inactive for a while. Sign in again to continue.',
+  'page.sessionEnded.max': 'Your session has ended: sign-ins are valid for a limited time. Sign in again to continue.',
   'footer.help': 'Need help?',
   'email.subject': '{code} is your verification code for {portal}',
   'email.heading': 'Your verification code',

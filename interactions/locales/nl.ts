@@ -60,6 +60,7 @@ export const nl: Record<MessageKey, string> = {
   'page.loggedOut.intro': 'U bent uitgelogd bij {portal}.',
   'page.sessionEnded.title': 'Uw sessie is beëindigd',
   'page.sessionEnded.idle': 'U bent uitgelogd omdat u een tijd niet actief was. Log opnieuw in om verder te gaan.',
+  'page.sessionEnded.max': 'Uw sessie is beëindigd: een inlog is beperkt geldig. Log opnieuw in om verder te gaan.',
   'footer.help': 'Hulp nodig?',
   'email.subject': '{code} is uw verificatiecode voor {portal}',
   'email.heading': 'Uw verificatiecode',

@@ -79,20 +79,41 @@ export function createAdapterClass(db: Db, tenant: string, clients: ClientSource
   };
 }
 
+/** Expired sessions are kept this long, so the next sign-in can say why it is needed. */
+export const ENDED_SESSION_KEEP_SECONDS = 7 * 86400;
+
+export interface EndedSession {
+  accountId: string;
+  loginTs: number | undefined;
+  expiredAt: Date;
+}
+
+/** A session that existed and has expired (not one that was signed out: those are deleted). */
+export async function findEndedSession(db: Db, clock: Clock, tenant: string, id: string): Promise<EndedSession | undefined> {
+  const row = await db('oidc_models').where({ tenant, kind: 'Session', id }).first('payload', 'expires_at');
+  if (!row?.expires_at || new Date(row.expires_at).getTime() > clock.now().getTime()) return undefined;
+  const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as { accountId?: string; loginTs?: number };
+  if (!payload.accountId) return undefined;
+  return { accountId: payload.accountId, loginTs: payload.loginTs, expiredAt: new Date(row.expires_at) };
+}
+
 /** Deletes expired rows in bounded batches; returns how many went. */
 export async function purgeExpired(db: Db, clock: Clock, batchSize = 500, maxBatches = 20): Promise<number> {
   let total = 0;
   const now = clock.now();
-  const tables: Array<[string, string]> = [
-    ['oidc_models', 'expires_at'],
-    ['otp_challenges', 'expires_at'],
-    ['counters', 'expires_at'],
-    ['sign_in_states', 'expires_at'],
+  const keptSessions = new Date(now.getTime() - ENDED_SESSION_KEEP_SECONDS * 1000);
+  const tables: Array<[string, (q: ReturnType<Db>) => unknown]> = [
+    ['oidc_models', (q) => q.where((w) => w.whereNot('kind', 'Session').andWhere('expires_at', '<', now)).orWhere((w) => w.where('kind', 'Session').andWhere('expires_at', '<', keptSessions))],
+    ['otp_challenges', (q) => q.where('expires_at', '<', now)],
+    ['counters', (q) => q.where('expires_at', '<', now)],
+    ['sign_in_states', (q) => q.where('expires_at', '<', now)],
   ];
-  for (const [table, column] of tables) {
+  for (const [table, expired] of tables) {
     for (let i = 0; i < maxBatches; i++) {
+      const victims = db(table).select('ctid').limit(batchSize);
+      expired(victims);
       const deleted = await db(table)
-        .whereIn('ctid', db(table).select('ctid').where(column, '<', now).limit(batchSize))
+        .whereIn('ctid', victims)
         .delete();
       total += deleted;
       if (deleted < batchSize) break;

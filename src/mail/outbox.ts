@@ -27,10 +27,8 @@ export interface OutboxOptions {
   /** Seconds to wait before the next attempt, given the failed attempts so far (>= 1). */
   backoffSeconds?: (attempts: number) => number;
   /**
-   * The sender used at delivery time, per tenant (e.g. built from MAIL_FROM and
-   * the tenant's email.fromName). mail_outbox has no sender column, so the `from`
-   * given to enqueue is checked against this (enqueue throws on a mismatch) and
-   * not stored. Default: DEFAULT_MAIL_FROM for every tenant.
+   * The sender for a message enqueued without one (and for rows written before
+   * mail_outbox.from_address existed). Default: DEFAULT_MAIL_FROM.
    */
   from?: string | ((tenant: string) => string);
 }
@@ -65,6 +63,7 @@ interface ClaimedRow {
   tenant: string;
   purpose: string;
   to_address: string;
+  from_address: string | null;
   subject: string | null;
   text_body: string | null;
   html_body: string | null;
@@ -133,7 +132,7 @@ export function createOutbox({ db, clock, log, transport, options = {} }: Outbox
       return (await trx(TABLE)
         .whereIn('id', due.map((r: { id: number }) => r.id))
         .update({ locked_until: lockedUntil })
-        .returning(['id', 'tenant', 'purpose', 'to_address', 'subject', 'text_body', 'html_body', 'attempts'])) as ClaimedRow[];
+        .returning(['id', 'tenant', 'purpose', 'to_address', 'from_address', 'subject', 'text_body', 'html_body', 'attempts'])) as ClaimedRow[];
     });
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     return { rows, lockedUntil };
@@ -173,7 +172,7 @@ export function createOutbox({ db, clock, log, transport, options = {} }: Outbox
     }
     try {
       await sendWithTimeout({
-        from: senderFor(row.tenant),
+        from: row.from_address ?? senderFor(row.tenant),
         to: row.to_address,
         subject: row.subject,
         text: row.text_body,
@@ -242,16 +241,12 @@ export function createOutbox({ db, clock, log, transport, options = {} }: Outbox
 
   async function enqueue(message: MailMessage & { purpose: string }): Promise<void> {
     if (!message.to || !message.subject || !message.text) throw new Error('outbox: a message needs to, subject and text');
-    const sender = senderFor(message.tenant);
-    if (message.from !== sender) {
-      // mail_outbox stores no sender; delivery uses the configured one.
-      throw new Error('outbox: message.from differs from the sender configured for this tenant (createOutbox options.from)');
-    }
     const now = clock.now();
     await db(TABLE).insert({
       tenant: message.tenant,
       purpose: message.purpose,
       to_address: message.to,
+      from_address: message.from || senderFor(message.tenant),
       subject: message.subject,
       text_body: message.text,
       html_body: message.html ?? null,

@@ -107,7 +107,15 @@ export function createTenantProvider(tenant: Tenant, issuer: string, deps: Provi
       ClientCredentials: 3600,
       IdToken: 3600,
       Interaction: 3600,
-      Session: tenant.session.absoluteTimeoutSeconds,
+      // Every request that uses the session saves it again, so its TTL is an idle
+      // timeout, never past the absolute lifetime counted from the sign-in.
+      Session: (_ctx, session) => {
+        const { idleTimeoutSeconds, absoluteTimeoutSeconds } = tenant.session;
+        const loginTs = (session as { loginTs?: number }).loginTs;
+        if (!loginTs) return idleTimeoutSeconds;
+        const left = loginTs + absoluteTimeoutSeconds - Math.floor(deps.clock.now().getTime() / 1000);
+        return Math.max(1, Math.min(idleTimeoutSeconds, left));
+      },
       RefreshToken: refreshTtl,
       Grant: Math.max(refreshTtl, tenant.session.absoluteTimeoutSeconds),
     },
