@@ -8,6 +8,7 @@ import { Agent } from '../test/helpers/browserless.js';
 import { createTestEnv, type TestEnv } from '../test/helpers/env.js';
 import { cliJson, startServer, type ServerProcess } from '../test/helpers/process.js';
 import { codeFromSubject, startSmtp, type SmtpCapture } from '../test/helpers/smtp.js';
+import { pkceAuthorization, relyingParty } from '../test/helpers/oidc.js';
 
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -66,9 +67,7 @@ async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): 
     );
     const users = Math.ceil(40 * SCALE);
     for (let i = 0; i < users; i++) await cliJson(['users', 'add', '--tenant', 'demo', '--email', `bench-${engine}-${i}@example.com`], env.vars);
-    const config = await oidc.discovery(new URL(`${base}/demo`), client.client_id, client.client_secret, oidc.ClientSecretBasic(client.client_secret), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await relyingParty(`${base}/demo`, client);
     const results: Result[] = [];
     results.push(
       await measure('discovery', engine, Math.ceil(2000 * SCALE), 8, async () => {
@@ -90,15 +89,9 @@ async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): 
     results.push(
       await measure('full sign-in (4 steps + code exchange)', engine, users, 4, async (i) => {
         const email = `bench-${engine}-${i}@example.com`;
-        const verifier = oidc.randomPKCECodeVerifier();
-        const url = oidc.buildAuthorizationUrl(config, {
-          redirect_uri: CB,
-          scope: 'openid email',
-          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-          code_challenge_method: 'S256',
-        });
+        const { url, verifier } = await pkceAuthorization(config, CB);
         const agent = new Agent();
-        const page = await agent.go(url.href);
+        const page = await agent.go(url);
         const send = await agent.submit(page, 'Sign in', { email });
         const code = await agent.submit(send, 'Send verification code');
         const mail = await smtp.waitFor((m) => m.to.includes(email), 20000);
@@ -115,14 +108,9 @@ async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): 
     for (let i = 0; i < pairs * 2; i++) {
       const kind = i % 2 === 0 ? 'known' : 'unknown';
       const email = kind === 'known' ? `timing-${engine}-${i >> 1}@example.com` : `nobody-${engine}-${i >> 1}@example.com`;
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: CB,
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-      });
+      const { url } = await pkceAuthorization(config, CB);
       const agent = new Agent();
-      const send = await agent.submit(await agent.go(url.href), 'Sign in', { email });
+      const send = await agent.submit(await agent.go(url), 'Sign in', { email });
       const csrf = /name="csrf" value="([^"]+)"/.exec(send.html)![1]!;
       const action = new URL(/action="([^"]+\/send)"/.exec(send.html)![1]!, base).href;
       const t0 = performance.now();

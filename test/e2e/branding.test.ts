@@ -4,11 +4,11 @@
 // axe-core in both languages, errors are tied to their inputs, the keyboard
 // order is email → Sign in, and reduced motion turns the button transition off.
 // Codes come from the dev mailbox JSON, so no SMTP server is needed.
-import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { axeCheck, launchBrowser, newPage, screenshot, type AxeViolation } from '../helpers/browser.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { cliJson, startServer, type ServerProcess } from '../helpers/process.js';
+import { pkceAuthorization, relyingParty } from '../helpers/oidc.js';
 
 type Slug = 'demo' | 'acme';
 type Lang = 'en' | 'nl';
@@ -109,18 +109,8 @@ afterAll(async () => {
 });
 
 async function authorizationUrl(tenant: Slug, client: { client_id: string; client_secret: string }, redirectUri: string, extra: Record<string, string> = {}) {
-  const config = await oidc.discovery(new URL(`${server.url}/${tenant}`), client.client_id, client.client_secret, oidc.ClientSecretBasic(client.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid email profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    state: oidc.randomState(),
-    ...extra,
-  });
-  return url.href;
+  const config = await relyingParty(`${server.url}/${tenant}`, client);
+  return (await pkceAuthorization(config, redirectUri, extra)).url;
 }
 
 /** Where the authorization endpoint sent each tab back to a portal (newest last). */

@@ -1,10 +1,10 @@
 // Language: ui_locales, then Accept-Language, then the tenant default; pages and
 // the code email in Dutch; <html lang>; tenant assets with cache headers.
-import * as oidc from 'openid-client';
 import { Agent, textOf } from '../helpers/browserless.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { cliJson, startServer, type ServerProcess } from '../helpers/process.js';
 import { codeFromSubject, startSmtp, type SmtpCapture } from '../helpers/smtp.js';
+import { pkceAuthorization, relyingParty } from '../helpers/oidc.js';
 
 let env: TestEnv;
 let server: ServerProcess;
@@ -32,19 +32,10 @@ afterAll(async () => {
 });
 
 async function start(tenant: string, params: Record<string, string> = {}, headers: Record<string, string> = {}) {
-  const c = clients[tenant]!;
-  const config = await oidc.discovery(new URL(`${server.url}/${tenant}`), c.client_id, c.client_secret, oidc.ClientSecretBasic(c.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: CB,
-    scope: 'openid email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    ...params,
-  });
+  const config = await relyingParty(`${server.url}/${tenant}`, clients[tenant]!);
+  const { url } = await pkceAuthorization(config, CB, params);
   const agent = new Agent(headers);
-  return { agent, page: await agent.go(url.href) };
+  return { agent, page: await agent.go(url) };
 }
 
 async function toCodeEmail(tenant: string, email: string, params: Record<string, string>, headers: Record<string, string>, buttons: [string, string]) {

@@ -3,11 +3,12 @@
 // never gets in with the email code alone.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import { Agent, textOf } from '../helpers/browserless.js';
 import { createTestEnv, tempDir, tenantsDir, type TestEnv } from '../helpers/env.js';
 import { cliJson, startServer, type ServerProcess } from '../helpers/process.js';
 import { codeFromSubject, startSmtp, type SmtpCapture } from '../helpers/smtp.js';
+import { pkceAuthorization, relyingParty } from '../helpers/oidc.js';
 
 let env: TestEnv;
 let server: ServerProcess;
@@ -27,9 +28,7 @@ beforeAll(async () => {
   server = await startServer(env.vars);
   const c = await cliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--tenant', 'demo', '--name', 'P', '--redirect-uri', CB], env.vars);
   await cliJson(['users', 'add', '--tenant', 'demo', '--email', 'boss@example.com', '--type', 'admin'], env.vars);
-  config = await oidc.discovery(new URL(`${server.url}/demo`), c.client_id, c.client_secret, oidc.ClientSecretBasic(c.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  config = await relyingParty(`${server.url}/demo`, c);
 });
 
 afterAll(async () => {
@@ -39,14 +38,9 @@ afterAll(async () => {
 });
 
 async function toCodePage(email: string) {
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: CB,
-    scope: 'openid email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
+  const { url } = await pkceAuthorization(config, CB);
   const agent = new Agent();
-  const page = await agent.go(url.href);
+  const page = await agent.go(url);
   const send = await agent.submit(page, 'Sign in', { email });
   return { agent, code: await agent.submit(send, 'Send verification code') };
 }

@@ -2,7 +2,7 @@
 // In-process server with a clock the test moves (nothing sleeps 8 hours).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import { providerViews } from '../../interactions/provider-views.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -13,6 +13,7 @@ import { openServices, type Services } from '../../src/services.js';
 import { Agent, textOf } from '../helpers/browserless.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { freePort } from '../helpers/process.js';
+import { pkceAuthorization, relyingParty } from '../helpers/oidc.js';
 
 let env: TestEnv;
 let services: Services;
@@ -41,9 +42,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   const { client, clientSecret } = await services.clients.create({ tenant: 'demo', name: 'Portal', redirectUris: [CB] });
   await services.users.add({ tenant: 'demo', email: 'idle@example.com' });
-  rp = await oidc.discovery(new URL(`${base}/demo`), client.clientId, clientSecret, oidc.ClientSecretBasic(clientSecret!), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  rp = await relyingParty(`${base}/demo`, { client_id: client.clientId, client_secret: clientSecret });
 });
 
 afterAll(async () => {
@@ -54,13 +53,8 @@ afterAll(async () => {
 });
 
 async function authorize(agent: Agent) {
-  const url = oidc.buildAuthorizationUrl(rp, {
-    redirect_uri: CB,
-    scope: 'openid email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  return agent.go(url.href, {}, base);
+  const { url } = await pkceAuthorization(rp, CB);
+  return agent.go(url, {}, base);
 }
 
 async function waitForMail(to: string) {

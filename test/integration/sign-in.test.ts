@@ -7,6 +7,7 @@ import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import { oauthError } from '../helpers/oauth.js';
 import { cliJson, freePort, startServer, type ServerProcess } from '../helpers/process.js';
 import { codeFromSubject, startSmtp, type SmtpCapture } from '../helpers/smtp.js';
+import { pkceAuthorization, relyingParty } from '../helpers/oidc.js';
 
 let env: TestEnv;
 let server: ServerProcess;
@@ -35,25 +36,8 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-async function rp(clientId: string, secret?: string) {
-  return oidc.discovery(new URL(`${server.url}/demo`), clientId, secret, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-}
-
-async function authorize(config: oidc.Configuration, redirectUri: string, extra: Record<string, string> = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid email profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
-  return { url: url.href, verifier, state };
-}
+const rp = (clientId: string, secret?: string) => relyingParty(`${server.url}/demo`, { client_id: clientId, client_secret: secret });
+const authorize = pkceAuthorization;
 
 /** Walks the four steps; returns the redirect back to the client. */
 async function signIn(agent: Agent, start: string, email: string, opts: { mailTo?: string } = {}): Promise<{ callback: string; pages: Page[] }> {
@@ -189,9 +173,7 @@ test('SMTP down when the code is requested: the mail arrives once SMTP is back, 
       ['clients', 'create', '--tenant', 'demo', '--name', 'P', '--redirect-uri', PORTAL_CB],
       downEnv.vars,
     );
-    const config = await oidc.discovery(new URL(`${downServer.url}/demo`), client.client_id, client.client_secret, oidc.ClientSecretBasic(client.client_secret), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await relyingParty(`${downServer.url}/demo`, client);
     const { url, verifier, state } = await authorize(config, PORTAL_CB);
     const agent = new Agent();
     const emailPage = await agent.go(url);
