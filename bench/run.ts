@@ -56,7 +56,7 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): Promise<Result[]> {
-  const env: TestEnv = await createTestEnv({ SMTP_URL: smtp.url, LOG_LEVEL: 'info' }, engine === 'postgres' ? POSTGRES_URL : undefined);
+  const env: TestEnv = await createTestEnv({ SMTP_URL: smtp.url, LOG_LEVEL: 'info', TRUST_PROXY: 'true' }, engine === 'postgres' ? POSTGRES_URL : undefined);
   let server: ServerProcess | undefined;
   try {
     server = await startServer(env.vars);
@@ -89,15 +89,16 @@ async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): 
     results.push(
       await measure('full sign-in (4 steps + code exchange)', engine, users, 4, async (i) => {
         const email = `bench-${engine}-${i}@example.com`;
-        const { url, verifier } = await pkceAuthorization(config, CB);
-        const agent = new Agent();
+        const { url, verifier, state } = await pkceAuthorization(config, CB);
+        // Users come from many addresses (through a proxy): the per-IP send cap is not what is measured.
+        const agent = new Agent({ 'x-forwarded-for': `198.51.100.${i % 250}` });
         const page = await agent.go(url);
         const send = await agent.submit(page, 'Sign in', { email });
         const code = await agent.submit(send, 'Send verification code');
         const mail = await smtp.waitFor((m) => m.to.includes(email), 20000);
         const signedIn = await agent.submit(code, 'Verify code', { code: codeFromSubject(mail)! });
         const back = await agent.submit(signedIn, 'Continue', {}, base);
-        await oidc.authorizationCodeGrant(config, new URL(back.url), { pkceCodeVerifier: verifier });
+        await oidc.authorizationCodeGrant(config, new URL(back.url), { pkceCodeVerifier: verifier, expectedState: state });
       }),
     );
     // Same timing for unknown emails: the "Send verification code" step, known and
@@ -109,7 +110,7 @@ async function benchEngine(engine: 'embedded' | 'postgres', smtp: SmtpCapture): 
       const kind = i % 2 === 0 ? 'known' : 'unknown';
       const email = kind === 'known' ? `timing-${engine}-${i >> 1}@example.com` : `nobody-${engine}-${i >> 1}@example.com`;
       const { url } = await pkceAuthorization(config, CB);
-      const agent = new Agent();
+      const agent = new Agent({ 'x-forwarded-for': `203.0.113.${i % 250}` });
       const send = await agent.submit(await agent.go(url), 'Sign in', { email });
       const csrf = /name="csrf" value="([^"]+)"/.exec(send.html)![1]!;
       const action = new URL(/action="([^"]+\/send)"/.exec(send.html)![1]!, base).href;

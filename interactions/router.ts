@@ -209,20 +209,26 @@ export function createInteractionRouter(services: Services) {
       }
       return redirect(ctx, `${form.action('')}?m=limited&min=${Math.ceil(result.retryAfterSeconds / 60)}`);
     }
+    await track(s, 'code_sent', result.delivery?.userId ?? null);
+    await signIns.setChallenge(tenant.slug, details.uid, result.challengeId);
+    // Same work whether or not the address has an account: the message is always
+    // rendered, and writing it (or its suppressed stand-in) is the last database
+    // step, so the worker that wakes for a real message never delays this answer.
+    const email = renderCodeEmail({
+      tenant, locale: form.locale, code: result.delivery?.code ?? '0'.repeat(tenant.otp.length),
+      expiresAt: result.expiresAt, ttlSeconds: tenant.otp.ttlSeconds, publicUrl: config.publicUrl,
+    });
+    const from = fromAddress(config.mailFrom, tenant);
     if (result.delivery) {
-      const email = renderCodeEmail({ tenant, locale: form.locale, code: result.delivery.code, expiresAt: result.expiresAt, ttlSeconds: tenant.otp.ttlSeconds, publicUrl: config.publicUrl });
-      await outbox.enqueue({ purpose: 'otp', tenant: tenant.slug, to: result.delivery.to, from: fromAddress(config.mailFrom, tenant), ...email });
+      await outbox.enqueue({ purpose: 'otp', tenant: tenant.slug, to: result.delivery.to, from, ...email });
       if (config.env === 'development' && !config.smtpUrl) {
         log.info({ tenant: tenant.slug, to: state.emailNormalized }, `dev mailbox: verification code ${result.delivery.code} (development only)`);
       }
     } else if (result.notice) {
-      const email = renderNoAccountEmail(tenant, form.locale);
-      await outbox.enqueue({ purpose: 'no-account', tenant: tenant.slug, to: result.notice.to, from: fromAddress(config.mailFrom, tenant), ...email });
+      await outbox.enqueue({ purpose: 'no-account', tenant: tenant.slug, to: result.notice.to, from, ...renderNoAccountEmail(tenant, form.locale) });
     } else {
       await outbox.suppress('otp', tenant.slug);
     }
-    await track(s, 'code_sent', result.delivery?.userId ?? null);
-    await signIns.setChallenge(tenant.slug, details.uid, result.challengeId);
     redirect(ctx, field(ctx, 'resend') ? `${form.action('')}?m=sent` : form.action(''));
   });
 
