@@ -113,6 +113,32 @@ test('a public native app completes the flow with PKCE; without PKCE it is refus
   expect(back.searchParams.get('error_description')).toMatch(/PKCE/);
 });
 
+test('a native app asking for offline_access (with prompt=consent) gets rotating refresh tokens', async () => {
+  await cliJson(['users', 'add', '--tenant', 'demo', '--email', 'offline@example.com'], env.vars);
+  const config = await rp(app.client_id);
+  const { url, verifier, state } = await authorize(config, APP_CB, { scope: 'openid email offline_access', prompt: 'consent' });
+  const agent = new Agent();
+  const emailPage = await agent.go(url);
+  const sendPage = await agent.submit(emailPage, 'Sign in', { email: 'offline@example.com' });
+  const before = smtp.messages.length;
+  const codePage = await agent.submit(sendPage, 'Send verification code');
+  const mail = await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.includes('offline@example.com'));
+  const signedIn = await agent.submit(codePage, 'Verify code', { code: codeFromSubject(mail)! });
+  const consent = await agent.submit(signedIn, 'Continue');
+  expect(textOf(consent.html)).toContain('Staying signed in when you are not using it');
+  const back = await agent.submit(consent, 'Allow', {}, server.url);
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(back.url), { pkceCodeVerifier: verifier, expectedState: state });
+  expect(tokens.refresh_token).toBeTruthy();
+
+  const first = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+  expect(first.access_token).toBeTruthy();
+  expect(first.refresh_token).toBeTruthy();
+  expect(first.refresh_token).not.toBe(tokens.refresh_token);
+  // Reusing a rotated refresh token is refused (and revokes the grant).
+  expect(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe('invalid_grant');
+  expect(await oauthError(oidc.refreshTokenGrant(config, first.refresh_token!))).toBe('invalid_grant');
+});
+
 test('an unknown email walks the same pages with the same status codes, and gets no mail', async () => {
   const config = await rp(portal.client_id, portal.client_secret);
   const normalise = (html: string) =>
