@@ -46,7 +46,8 @@ export function createDemoPortal(services: Services) {
   const cookie = (ctx: Context) => ({ path: '/', httpOnly: true, sameSite: 'lax' as const, signed: true, secure: ctx.secure });
 
   router.get('/', (ctx) => {
-    const page = pageContext(ctx, tenant);
+    // The demo portal's own copy is English only: no language switcher here.
+    const page = { ...pageContext(ctx, tenant), url: undefined };
     const raw = ctx.cookies.get(SESSION_COOKIE, { signed: true });
     let session: { claims: Record<string, unknown> } | undefined;
     try {

@@ -4,6 +4,8 @@
 import Router from '@koa/router';
 import type { Services } from '../src/services.js';
 import { html } from './html.js';
+import { pageContext, sendPage } from './render.js';
+import { layout } from './views/layout.js';
 
 const LIMIT = 50;
 
@@ -55,29 +57,18 @@ export function createDevRoutes(services: Services) {
 <pre>${r.text_body}</pre>
 </article>`,
     );
-    ctx.status = 200;
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex">
-<title>Dev mailbox – otp-idp</title>
-<link rel="stylesheet" href="/assets/otp-idp.css">
-</head>
-<body>
-<div class="page">
-<main class="card">
-<h1>Dev mailbox</h1>
+    const page = { ...pageContext(ctx, undefined), url: undefined };
+    sendPage(
+      ctx,
+      200,
+      layout(
+        page,
+        'Dev mailbox',
+        html`<h1>Dev mailbox</h1>
 <p>The newest ${LIMIT} messages sent while no SMTP_URL is set (development only). Also as <a href="/dev/mailbox.json">JSON</a>.</p>
-${rows.length ? items : html`<p>No messages yet.</p>`}
-</main>
-</div>
-</body>
-</html>`.value;
+${rows.length ? items : html`<p>No messages yet.</p>`}`,
+      ),
+    );
   });
 
   return router;
