@@ -46,14 +46,21 @@ export function createApp(services: Services): Koa {
     try {
       await next();
     } catch (err) {
-      log.error({ err, requestId, path: ctx.path }, 'unhandled error');
-      ctx.status = 500;
+      // Client errors raised below (a body too large, a malformed form) keep their 4xx;
+      // anything else is a bug: logged, and answered without internals.
+      const status = (err as { status?: number }).status;
+      const clientError = typeof status === 'number' && status >= 400 && status < 500;
+      if (clientError) log.info({ requestId, path: ctx.path, status }, 'client error');
+      else log.error({ err, requestId, path: ctx.path }, 'unhandled error');
+      ctx.status = clientError ? status : 500;
+      const code = clientError ? 'invalid_request' : 'server_error';
       if (ctx.accepts('html', 'json') === 'json') {
-        ctx.body = { error: 'server_error', error_description: 'internal error', request_id: requestId };
+        ctx.body = { error: code, request_id: requestId };
       } else {
-        const page = pageContext(ctx, undefined);
+        const page = pageContext(ctx, ctx.state.tenant);
         ctx.type = 'html';
-        ctx.body = errorPage(page, { error: `request ${requestId}` });
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = errorPage(page, { error: `${code} · request ${requestId}` });
       }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -260,6 +260,11 @@ test('forms without the CSRF token are refused; an unknown interaction gets a fr
   expect(forged.status).toBe(403);
   expect(textOf(forged.html)).toContain('This form has expired');
 
+  const huge = await agent.request(new URL(action, server.url).href, { form: { email: 'x'.repeat(100_000), csrf: 'forged' } });
+  expect(huge.status).toBe(413);
+  expect(huge.html).toContain('<html lang="en">');
+  expect(huge.html).not.toMatch(/at .*\.js:\d+/);
+
   const stale = await new Agent().request(`${server.url}/demo/interaction/does-not-exist`);
   expect(stale.status).toBe(410);
   expect(textOf(stale.html)).toContain('This sign-in has expired');
