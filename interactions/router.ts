@@ -34,14 +34,12 @@ class CsrfError extends Error {}
 const ENDED_COOKIE = 'otp_idp_session_ended';
 
 /**
- * Runs in front of the provider's /auth: when the browser presents a session
- * that has expired (not one it signed out of: those are deleted), remember why
- * for the sign-in page that follows. oidc-provider replaces the cookie, so this
- * is the only moment the old session id is known.
+ * Runs after the provider's /auth sent the browser to sign in: when the session
+ * the browser presented has expired (not one it signed out of: those are
+ * deleted), remember why for the sign-in page that follows. oidc-provider
+ * replaces the cookie, so this is the only moment the old session id is known.
  */
-export async function probeEndedSession(ctx: Context, services: Services, tenant: Tenant): Promise<void> {
-  const id = ctx.cookies.get('_session', { signed: true });
-  if (!id) return;
+export async function noteEndedSession(ctx: Context, services: Services, tenant: Tenant, id: string): Promise<void> {
   const ended = await findEndedSession(services.db, services.clock, tenant.slug, id);
   if (!ended) return;
   const { absoluteTimeoutSeconds } = tenant.session;
@@ -94,7 +92,6 @@ export function createInteractionRouter(services: Services) {
 
   async function renderCurrent(s: StepContext, notices: { error?: Notice; info?: Notice } = {}, status = 200) {
     const { ctx, tenant, details, form, state } = s;
-    const { t } = form;
     if (details.prompt.name === 'consent') {
       const client = await s.provider.Client.find(details.params.client_id as string);
       const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
@@ -106,11 +103,8 @@ export function createInteractionRouter(services: Services) {
       const challenge = await otp.current(tenant.slug, details.uid);
       if (challenge?.id === state.challengeId) {
         const cooldownSeconds = await otp.cooldownLeft(tenant.slug, state.emailNormalized!);
-        let info = notices.info;
-        if (!info && ctx.query.m === 'sent') info = { kind: 'info', text: t('msg.codeSent') };
-        let error = notices.error;
-        if (!error && ctx.query.m === 'cooldown') error = { kind: 'error', text: t('msg.cooldown', { seconds: cooldownSeconds || 1 }) };
-        if (!error && ctx.query.m === 'limited') error = { kind: 'error', text: t('msg.tooManyCodes', { minutes: Number(ctx.query.min) || 60 }) };
+        const info = notices.info ?? redirectNotice(s, cooldownSeconds, 'info');
+        const error = notices.error ?? redirectNotice(s, cooldownSeconds, 'error');
         return sendPage(
           ctx,
           status,
@@ -126,15 +120,22 @@ export function createInteractionRouter(services: Services) {
       }
     }
     if (!change && state?.email) {
-      let error = notices.error;
-      if (!error && ctx.query.m === 'cooldown') {
-        error = { kind: 'error', text: t('msg.cooldown', { seconds: (await otp.cooldownLeft(tenant.slug, state.emailNormalized!)) || 1 }) };
-      }
+      const error = notices.error ?? (ctx.query.m === 'cooldown' ? redirectNotice(s, await otp.cooldownLeft(tenant.slug, state.emailNormalized!), 'error') : undefined);
       return sendPage(ctx, status, sendCodePage(form, { email: state.email, ...(error ? { error } : {}) }));
     }
     const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
     const info = notices.info ?? (state ? undefined : await sessionEndedNotice(s));
     return sendPage(ctx, status, emailPage(form, { email: state?.email ?? hint ?? '', ...notices, ...(info ? { info } : {}) }));
+  }
+
+  /** The message a POST left for the page it redirected to (`?m=`). */
+  function redirectNotice(s: StepContext, cooldownSeconds: number, kind: Notice['kind']): Notice | undefined {
+    const { t } = s.form;
+    const m = s.ctx.query.m;
+    if (kind === 'info') return m === 'sent' ? { kind, text: t('msg.codeSent') } : undefined;
+    if (m === 'cooldown') return { kind, text: t('msg.cooldown', { seconds: cooldownSeconds || 1 }) };
+    if (m === 'limited') return { kind, text: t('msg.tooManyCodes', { minutes: Number(s.ctx.query.min) || 60 }) };
+    return undefined;
   }
 
   /** "Why do I have to sign in again?": set by the probe at /auth, read once here. */
@@ -244,7 +245,7 @@ export function createInteractionRouter(services: Services) {
       return renderCurrent(s, { error: error(t('msg.codeFormat', { length: tenant.otp.length })) }, 400);
     }
     const result = await otp.verifyCode({ tenant: tenant.slug, interactionUid: details.uid, code, policy: tenant.otp });
-    await track(s, result.kind === 'verified' ? 'code_verified' : result.kind === 'wrong' ? 'code_wrong' : result.kind === 'blocked' ? 'blocked' : `code_${result.kind}`, result.kind === 'verified' ? result.userId : null);
+    await track(s, result.kind === 'blocked' ? 'blocked' : `code_${result.kind}`, result.kind === 'verified' ? result.userId : null);
     switch (result.kind) {
       case 'verified': {
         const user = await users.findById(tenant.slug, result.userId);

@@ -9,7 +9,7 @@ import { migrationsCurrent } from './db/migrate.js';
 import { ping } from './db/knex.js';
 import type { Services } from './services.js';
 import { serveFile, tenantThemeCss, sharedAssetsDir } from '../interactions/assets.js';
-import { createInteractionRouter, probeEndedSession } from '../interactions/router.js';
+import { createInteractionRouter, noteEndedSession } from '../interactions/router.js';
 import { createDevRoutes } from '../interactions/dev.js';
 import { createDemoPortal } from '../interactions/demo-portal.js';
 import { pageContext, sendPage } from '../interactions/render.js';
@@ -163,14 +163,19 @@ export function createApp(services: Services): Koa {
     if (rest.startsWith('/interaction/')) {
       return interactions(ctx as never, next);
     }
-    if (rest === '/auth' && ctx.method === 'GET') await probeEndedSession(ctx, services, tenant);
     const provider = await providers.get(tenant);
     let middleware = mounted.get(provider);
     if (!middleware) {
       middleware = mount(`/${tenant.slug}`, provider as unknown as Koa);
       mounted.set(provider, middleware);
     }
-    return middleware(ctx, next);
+    // The session cookie the browser came with; oidc-provider replaces it when that session is gone.
+    const presentedSession = rest === '/auth' && ctx.method === 'GET' ? ctx.cookies.get('_session', { signed: true }) : undefined;
+    await middleware(ctx, next);
+    // Only a request sent to sign in pays for the lookup; a live session passes straight through.
+    if (presentedSession && ctx.status === 303 && /\/interaction\//.test(ctx.response.get('location'))) {
+      await noteEndedSession(ctx, services, tenant, presentedSession);
+    }
   });
 
   app.use(async (ctx) => {
