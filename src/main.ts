@@ -11,7 +11,6 @@ import { createApp } from './server.js';
 import { openServices, type Services } from './services.js';
 import { providerViews } from '../interactions/provider-views.js';
 import { seedDemo } from '../interactions/demo-portal.js';
-import { fromAddress } from '../interactions/emails.js';
 import { contrastProblems } from './tenants/check.js';
 import { loadTenants } from './tenants/index.js';
 
@@ -37,11 +36,7 @@ export async function serve(config: Config): Promise<RunningServer> {
   const release = config.database.kind === 'embedded' ? lockDataDir(config.dataDir) : () => undefined;
   let services: Services;
   try {
-    services = await openServices(config, {
-      views: providerViews,
-      tenants,
-      mailFrom: (slug) => fromAddress(config.mailFrom, tenants.get(slug)!),
-    });
+    services = await openServices(config, { views: providerViews, tenants });
     if (config.demoPortal) await seedDemo(services);
   } catch (err) {
     release();

@@ -52,8 +52,6 @@ export interface ServiceOptions {
   prepare?: boolean;
   /** Overrides the transport chosen from SMTP_URL (tests). */
   transport?: MailTransport;
-  /** The display "From" per tenant; defaults to MAIL_FROM. */
-  mailFrom?: (tenant: string) => string;
 }
 
 export async function openServices(config: Config, options: ServiceOptions): Promise<Services> {
@@ -84,7 +82,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     const otp = createOtpService({ db, clock, secrets, users, counters });
     const signIns = createSignInStates(db, clock);
     const transport = options.transport ?? createTransport(config, db, clock);
-    const outbox = createOutbox({ db, clock, log, transport, options: { from: options.mailFrom ?? (() => config.mailFrom) } });
+    const outbox = createOutbox({ db, clock, log, transport, options: { from: config.mailFrom } });
     const cookieKeys = options.prepare === false ? [] : await keys.cookieKeys();
     return {
       config, log, clock, db, secrets, tenants, users, clients, keys, providers, otp, signIns, outbox, cookieKeys,

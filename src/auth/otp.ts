@@ -137,7 +137,8 @@ export function createOtpService(deps: { db: Db; clock: Clock; secrets: Secrets;
           interaction_uid: interactionUid,
           email_normalized: email,
           user_id: deliverable ? user.id : null,
-          code_hmac: hashCode(challengeId, deliverable ? code : generateCode(policy.length) + 'x'),
+          // Digits only ever match digits: an undeliverable challenge can never be answered.
+          code_hmac: hashCode(challengeId, deliverable ? code : `${code}x`),
           attempts: 0,
           max_attempts: policy.maxAttempts,
           status: 'pending',
