@@ -39,22 +39,24 @@ afterAll(async () => {
 const rp = (clientId: string, secret?: string) => relyingParty(`${server.url}/demo`, { client_id: clientId, client_secret: secret });
 const authorize = pkceAuthorization;
 
-/** Walks the four steps; returns the redirect back to the client. */
-async function signIn(agent: Agent, start: string, email: string, opts: { mailTo?: string } = {}): Promise<{ callback: string; pages: Page[] }> {
-  const pages: Page[] = [];
+/** Steps 1 and 2: email, Sign in, Send verification code; then the code from the mail that arrives. */
+async function requestCode(agent: Agent, start: string, email: string, isRecipient = (to: string[]) => to.includes(email)) {
   const emailPage = await agent.go(start);
-  pages.push(emailPage);
-  expect(emailPage.status).toBe(200);
   const sendPage = await agent.submit(emailPage, 'Sign in', { email });
-  pages.push(sendPage);
-  expect(textOf(sendPage.html)).toContain('We will send a verification code to');
   const before = smtp.messages.length;
   const codePage = await agent.submit(sendPage, 'Send verification code');
-  pages.push(codePage);
-  expect(textOf(codePage.html)).toContain('Verification code');
+  const mail = await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && isRecipient(m.to));
+  return { emailPage, sendPage, codePage, code: codeFromSubject(mail)! };
+}
+
+/** Walks the four steps; returns the redirect back to the client. */
+async function signIn(agent: Agent, start: string, email: string, opts: { mailTo?: string } = {}): Promise<{ callback: string; pages: Page[] }> {
   const to = (opts.mailTo ?? email).toLowerCase();
-  const mail = await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.some((a) => a.toLowerCase() === to));
-  const code = codeFromSubject(mail)!;
+  const { emailPage, sendPage, codePage, code } = await requestCode(agent, start, email, (rcpt) => rcpt.some((a) => a.toLowerCase() === to));
+  const pages: Page[] = [emailPage, sendPage, codePage];
+  expect(emailPage.status).toBe(200);
+  expect(textOf(sendPage.html)).toContain('We will send a verification code to');
+  expect(textOf(codePage.html)).toContain('Verification code');
   const signedIn = await agent.submit(codePage, 'Verify code', { code });
   pages.push(signedIn);
   expect(textOf(signedIn.html)).toContain('You are signed in');
@@ -118,12 +120,8 @@ test('a native app asking for offline_access (with prompt=consent) gets rotating
   const config = await rp(app.client_id);
   const { url, verifier, state } = await authorize(config, APP_CB, { scope: 'openid email offline_access', prompt: 'consent' });
   const agent = new Agent();
-  const emailPage = await agent.go(url);
-  const sendPage = await agent.submit(emailPage, 'Sign in', { email: 'offline@example.com' });
-  const before = smtp.messages.length;
-  const codePage = await agent.submit(sendPage, 'Send verification code');
-  const mail = await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.includes('offline@example.com'));
-  const signedIn = await agent.submit(codePage, 'Verify code', { code: codeFromSubject(mail)! });
+  const { codePage, code } = await requestCode(agent, url, 'offline@example.com');
+  const signedIn = await agent.submit(codePage, 'Verify code', { code });
   const consent = await agent.submit(signedIn, 'Continue');
   expect(textOf(consent.html)).toContain('Staying signed in when you are not using it');
   const back = await agent.submit(consent, 'Allow', {}, server.url);
@@ -173,16 +171,12 @@ test('a sign-in in progress survives a server restart', async () => {
   const config = await rp(portal.client_id, portal.client_secret);
   const { url, verifier, state } = await authorize(config, PORTAL_CB);
   const agent = new Agent();
-  const emailPage = await agent.go(url);
-  const sendPage = await agent.submit(emailPage, 'Sign in', { email: 'restart@example.com' });
-  const before = smtp.messages.length;
-  const codePage = await agent.submit(sendPage, 'Send verification code');
-  const mail = await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.includes('restart@example.com'));
+  const { codePage, code } = await requestCode(agent, url, 'restart@example.com');
 
   await server.stop();
   server = await startServer({ ...env.vars, PORT: String(server.port) });
 
-  const signedIn = await agent.submit(codePage, 'Verify code', { code: codeFromSubject(mail)! });
+  const signedIn = await agent.submit(codePage, 'Verify code', { code });
   expect(textOf(signedIn.html)).toContain('You are signed in');
   const back = await agent.submit(signedIn, 'Continue', {}, server.url);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(back.url), { pkceCodeVerifier: verifier, expectedState: state });
@@ -234,13 +228,8 @@ test('a third-party client gets a consent page; deny returns access_denied, allo
   for (const decision of ['Deny', 'Allow'] as const) {
     const { url } = await authorize(config, 'https://partner.example.com/cb');
     const agent = new Agent();
-    const emailPage = await agent.go(url);
-    const email = `consent-${decision.toLowerCase()}@example.com`;
-    const sendPage = await agent.submit(emailPage, 'Sign in', { email });
-    const before = smtp.messages.length;
-    const codePage = await agent.submit(sendPage, 'Send verification code');
-    const mail = await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.includes(email));
-    const signedIn = await agent.submit(codePage, 'Verify code', { code: codeFromSubject(mail)! });
+    const { codePage, code } = await requestCode(agent, url, `consent-${decision.toLowerCase()}@example.com`);
+    const signedIn = await agent.submit(codePage, 'Verify code', { code });
     const consent = await agent.submit(signedIn, 'Continue');
     expect(textOf(consent.html)).toContain('Partner app wants to access your account.');
     expect(textOf(consent.html)).toContain('Your email address');
@@ -275,11 +264,7 @@ test('"Send new code" is refused during the cooldown', async () => {
   const config = await rp(portal.client_id, portal.client_secret);
   const { url } = await authorize(config, PORTAL_CB);
   const agent = new Agent();
-  const emailPage = await agent.go(url);
-  const sendPage = await agent.submit(emailPage, 'Sign in', { email: 'cooldown@example.com' });
-  const before = smtp.messages.length;
-  const codePage = await agent.submit(sendPage, 'Send verification code');
-  await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.includes('cooldown@example.com'));
+  const { codePage } = await requestCode(agent, url, 'cooldown@example.com');
   expect(codePage.html).toMatch(/data-cooldown="\d+"/);
   const again = await agent.submit(codePage, 'Send new code');
   expect(textOf(again.html)).toMatch(/Please wait \d+ seconds before asking for a new code/);
